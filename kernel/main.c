@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * quectel.ko: AF_QUECTEL sockets over a Quectel modem's AT command port.
+ *
+ * Module entry and parameters only; see qt.h for the object model.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/quectel.h>
+#include <linux/socket.h>
+#include <linux/tty.h>
+
+#include "qt.h"
+
+int qt_ldisc_num = N_QUECTEL;
+module_param_named(ldisc, qt_ldisc_num, int, 0444);
+MODULE_PARM_DESC(ldisc, "line discipline number (default 29, N_DEVELOPMENT)");
+
+int qt_family = AF_QUECTEL;
+module_param_named(family, qt_family, int, 0444);
+MODULE_PARM_DESC(family, "socket address family number (default 25)");
+
+static int __init qt_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct sockaddr_qt) > sizeof(struct sockaddr_storage));
+
+	if (qt_ldisc_num <= 0 || qt_ldisc_num >= NR_LDISCS) {
+		pr_err("quectel: ldisc %d out of range 1..%d\n",
+		       qt_ldisc_num, NR_LDISCS - 1);
+		return -EINVAL;
+	}
+	if (qt_family <= 0 || qt_family >= NPROTO) {
+		pr_err("quectel: family %d out of range 1..%d\n",
+		       qt_family, NPROTO - 1);
+		return -EINVAL;
+	}
+
+	err = qt_sock_register();
+	if (err)
+		return err;
+
+	err = qt_ldisc_register();
+	if (err)
+		goto err_sock;
+
+	return 0;
+
+err_sock:
+	qt_sock_unregister();
+	return err;
+}
+
+static void __exit qt_exit(void)
+{
+	/*
+	 * Every attached tty holds a module reference through the ldisc
+	 * owner and every socket through its proto_ops owner, so nothing
+	 * can be live here: unregister in the reverse order of init.
+	 */
+	qt_ldisc_unregister();
+	qt_sock_unregister();
+}
+
+module_init(qt_init);
+module_exit(qt_exit);
+
+MODULE_DESCRIPTION("AF_QUECTEL sockets over Quectel modem AT commands");
+MODULE_LICENSE("GPL");
