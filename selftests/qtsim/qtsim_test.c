@@ -1,0 +1,1628 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of qtsim, the simulated Quectel modem: byte-exact replays of
+ * the example transcripts of spec/001 section 3 (over loopback peers we
+ * run ourselves), data integrity over real sockets in every access mode,
+ * listeners, UDP service, every fault command, bad input, and the link
+ * model (--baud, --chunk, --latency).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The harness is not ours: its unused handler argument is not our -Werror. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "simctl.h"
+
+#define TMO 5000
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void msleep(int ms)
+{
+	usleep(ms * 1000);
+}
+
+/* Send cmd + CR; expect the echo of cmd + CR, then answer. */
+static int ecmd(struct sim *s, const char *cmd, const char *answer)
+{
+	char c[2048], a[8192];
+
+	snprintf(c, sizeof(c), "%s\r", cmd);
+	snprintf(a, sizeof(a), "%s\r%s", cmd, answer);
+	return sim_cmd(s, c, a);
+}
+
+/* Echo off: send cmd + CR and expect answer. */
+static int cmd(struct sim *s, const char *cmd, const char *answer)
+{
+	char c[2048];
+
+	snprintf(c, sizeof(c), "%s\r", cmd);
+	return sim_cmd(s, c, answer);
+}
+
+/* Echo off, data echo off, context 1 active. */
+static int bringup(struct sim *s)
+{
+	if (ecmd(s, "ATE0", "\r\nOK\r\n") || cmd(s, "AT+QISDE=0", "\r\nOK\r\n") ||
+	    cmd(s, "AT+QIACT=1", "\r\nOK\r\n"))
+		return -1;
+	return 0;
+}
+
+/* QIOPEN in buffer/push mode, expecting "+QIOPEN: id,0". */
+static int open_tcp(struct sim *s, int id, int port, int mode)
+{
+	char c[128], a[64];
+
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,%d,\"TCP\",\"127.0.0.1\",%d,0,%d", id, port, mode);
+	snprintf(a, sizeof(a), "\r\nOK\r\n\r\n+QIOPEN: %d,0\r\n", id);
+	return cmd(s, c, a);
+}
+
+static int accept_tmo(int lfd, int ms)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+
+	if (poll(&p, 1, ms) <= 0)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+static int recv_all(int fd, void *p, size_t n, int ms)
+{
+	size_t o = 0;
+	long long end = ms_now() + ms;
+
+	while (o < n) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pf, 1, (int)(end - ms_now())) <= 0)
+			return -1;
+		r = recv(fd, (char *)p + o, n - o, 0);
+		if (r <= 0)
+			return -1;
+		o += r;
+	}
+	return 0;
+}
+
+static int free_port(void)
+{
+	int port = 0, fd = tcp_listen(AF_INET, &port);
+
+	close(fd);
+	return port;
+}
+
+FIXTURE(qt) {
+	struct sim s;
+	struct echo_srv e;
+};
+
+FIXTURE_SETUP(qt)
+{
+	memset(self, 0, sizeof(*self));
+	self->s.fd = -1;
+}
+
+FIXTURE_TEARDOWN(qt)
+{
+	sim_stop(&self->s);
+	echo_stop(&self->e);
+}
+
+#define START(...) do {							\
+	const char *const _a[] = { __VA_ARGS__, NULL };			\
+	ASSERT_EQ(0, sim_start(&self->s, _a, 1));			\
+} while (0)
+
+#define S (&self->s)
+
+/* ---- 3GPP basics ------------------------------------------------------ */
+
+TEST_F(qt, bringup_basics)
+{
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "ATI", "\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A06M4G\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+GSN", "\r\n866758041234567\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CPIN?", "\r\n+CPIN: READY\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CREG?", "\r\n+CREG: 0,1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CREG=2", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CREG?", "\r\n+CREG: 2,1,\"1A2B\",\"0C3D4E5F\",7\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CGREG=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CGREG?", "\r\n+CGREG: 1,1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CEREG?", "\r\n+CEREG: 0,1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CREG=3", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CSQ", "\r\n+CSQ: 25,99\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CGATT?", "\r\n+CGATT: 1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+IPR=115200", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+IPR?", "\r\n+IPR: 115200\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+IPR=12345", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "at+cpin?", "\r\n+CPIN: READY\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+FOO", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "ATE0", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "ATE1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, registration_urcs)
+{
+	START("--boot-urcs");
+	/* a real module's boot URCs follow RDY */
+	ASSERT_EQ(0, sim_expect(S, "\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n"
+				"\r\n+QIND: SMS DONE\r\n\r\n+QIND: PB DONE\r\n", TMO));
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, cmd(S, "AT+QIDEACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CREG=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CEREG=2", "\r\nOK\r\n"));
+	/* the network goes away: URCs in the form each was asked for */
+	ASSERT_EQ(0, sim_ctl(S, "creg 2", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+CGREG?", "\r\n+CGREG: 0,2\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, sim_ctl(S, "creg 5", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+CREG: 5\r\n\r\n+CEREG: 5,\"1A2B\",\"0C3D4E5F\",7\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	/* flight mode */
+	ASSERT_EQ(0, cmd(S, "AT+CFUN=4", "\r\nOK\r\n\r\n+CREG: 0\r\n\r\n+CEREG: 0\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CFUN?", "\r\n+CFUN: 4\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CFUN=1", "\r\nOK\r\n\r\n+CREG: 1\r\n\r\n"
+			 "+CEREG: 1,\"1A2B\",\"0C3D4E5F\",7\r\n"));
+	ASSERT_NE(0, sim_ctl(S, "creg 9", NULL, 0));
+}
+
+TEST_F(qt, model_option)
+{
+	START("--model", "BG96");
+	ASSERT_EQ(0, ecmd(S, "ATI", "\r\nQuectel\r\nBG96\r\nRevision: BG96MAR02A07M1G\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CGMM", "\r\nBG96\r\n\r\nOK\r\n"));
+}
+
+TEST_F(qt, cfun_reboot)
+{
+	int port = free_port();
+	char c[128];
+
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,3,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 3,0\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CFUN=1,1", "\r\nOK\r\n"));
+	/* nothing is taken while the module restarts */
+	ASSERT_EQ(0, sim_expect(S, "\r\nRDY\r\n", TMO));
+	/* echo is back on, contexts and sockets are gone */
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
+	ASSERT_EQ(-1, tcp_connect(AF_INET, port));
+}
+
+/* ---- spec/001 section 3, byte for byte ------------------------------- */
+
+TEST_F(qt, spec_3_1_context)
+{
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QICSGP=1", "\r\n+QICSGP: 1,\"\",\"\",\"\",0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICSGP=1,1,\"UNINET\",\"\",\"\",1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICSGP=1", "\r\n+QICSGP: 1,\"UNINET\",\"\",\"\",1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIDEACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\nOK\r\n"));
+	/* at most three active contexts */
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 574, PDP has been activated\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=2", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=16", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=5", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n"
+			  "+QIACT: 2,1,1,\"10.7.157.2\"\r\n+QIACT: 16,1,1,\"10.7.157.16\"\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=?", "\r\n+QIACT: (1-16)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICSGP=?", "\r\n+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)\r\n\r\nOK\r\n"));
+}
+
+TEST_F(qt, spec_3_2_tcp_buffer_mode)
+{
+	int lport = 0, lfd, pfd, cport;
+	char buf[512], exp[512];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
+	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	getpeername(pfd, (struct sockaddr *)&sa, &sl);
+	cport = ntohs(sa.sin_port);
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,0,\"usbmodem\"\r\n\r\nOK\r\n",
+		 lport, cport);
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
+
+	/* variable length, Ctrl-Z; the data is echoed (AT+QISDE=1) */
+	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0\r", "AT+QISEND=0\r\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "test1\x1a", "test1\r\nSEND OK\r\n"));
+	/* fixed length */
+	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0,4\r", "AT+QISEND=0,4\r\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "test", "test\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 9, TMO));
+	ASSERT_EQ(0, memcmp(buf, "test1test", 9));
+	msleep(50);
+	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 9,9,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QISENDEX=0,\"3132333435\"", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 5, TMO));
+	ASSERT_EQ(0, memcmp(buf, "12345", 5));
+	msleep(50);
+	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 14,14,0\r\n\r\nOK\r\n"));
+
+	/* receiving */
+	ASSERT_EQ(5, send(pfd, "test1", 5, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 5\r\ntest1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICFG=\"recvind\",1", "\r\nOK\r\n"));
+	ASSERT_EQ(5, send(pfd, "test1", 5, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,5\r\n", TMO));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 5\r\ntest1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,0", "\r\n+QIRD: 10,10,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	/* the peer sees our FIN */
+	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, spec_3_3_tcp_transparent_mode)
+{
+	int lport = 0, lfd, pfd;
+	char buf[128], exp[256];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", lport);
+	ASSERT_EQ(0, ecmd(S, buf, "\r\nCONNECT\r\n"));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	/* all data from the port goes to the network, and back */
+	ASSERT_EQ(0, sim_send(S, "hello +world"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 12, TMO));
+	ASSERT_EQ(0, memcmp(buf, "hello +world", 12));
+	ASSERT_EQ(6, send(pfd, "Test 1", 6, 0));
+	ASSERT_EQ(0, sim_expect(S, "Test 1", TMO));
+	/* +++ with its guard times (1 s of quiet before and after) */
+	msleep(1100);
+	ASSERT_EQ(0, sim_send(S, "+++"));
+	ASSERT_EQ(0, sim_quiet(S, 800));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	/* still connected, still in access mode 2 */
+	getpeername(pfd, (struct sockaddr *)&sa, &sl);
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,2,\"usbmodem\"\r\n\r\nOK\r\n",
+		 lport, ntohs(sa.sin_port));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, transparent_ato_and_no_carrier)
+{
+	int lport = 0, lfd, pfd, cport;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char buf[256];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START("--guard", "200");
+	ASSERT_EQ(0, bringup(S));
+	/* ATO before any transparent session */
+	ASSERT_EQ(0, cmd(S, "ATO", "\r\nNO CARRIER\r\n"));
+	ASSERT_EQ(0, open_tcp(S, 4, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	getpeername(pfd, (struct sockaddr *)&sa, &sl);
+	cport = ntohs(sa.sin_port);
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=4,2", "\r\nCONNECT\r\n"));
+	ASSERT_EQ(0, sim_send(S, "abc"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 3, TMO));
+	/* "++" then a byte: payload, not an escape */
+	msleep(300);
+	ASSERT_EQ(0, sim_send(S, "++x"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 3, TMO));
+	ASSERT_EQ(0, memcmp(buf, "++x", 3));
+	msleep(300);
+	ASSERT_EQ(0, sim_send(S, "+++"));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	/* in command mode now; data waits in the module */
+	ASSERT_EQ(3, send(pfd, "xyz", 3, 0));
+	msleep(100);
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "ATO", "\r\nCONNECT\r\nxyz"));
+	/* the network drops it: NO CARRIER, back in command mode */
+	close(pfd);
+	ASSERT_EQ(0, sim_expect(S, "\r\nNO CARRIER\r\n", TMO));
+	snprintf(buf, sizeof(buf), "\r\n+QISTATE: 4,\"TCP\",\"127.0.0.1\",%d,%d,4,1,4,2,\"usbmodem\"\r\n\r\nOK\r\n",
+		 lport, cport);
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE=1,4", buf));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=4", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "ATO", "\r\nNO CARRIER\r\n"));
+	close(lfd);
+}
+
+TEST_F(qt, spec_3_4_tcp_direct_push_mode)
+{
+	int lport = 0, lfd, pfd, cport;
+	char buf[512], exp[512];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,1", lport);
+	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	getpeername(pfd, (struct sockaddr *)&sa, &sl);
+	cport = ntohs(sa.sin_port);
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,1,\"usbmodem\"\r\n\r\nOK\r\n",
+		 lport, cport);
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
+	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0\r", "AT+QISEND=0\r\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "test1\x1a", "test1\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0,5\r", "AT+QISEND=0,5\r\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "test2", "test2\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 10, TMO));
+	msleep(50);
+	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 10,10,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(4, send(pfd, "test", 4, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,4\r\ntest\r\n", TMO));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, spec_3_5_tcp_server)
+{
+	int port = free_port(), cfd, cport;
+	char buf[256], exp[256];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", port);
+	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 1,0\r\n"));
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,3,1,1,0,\"usbmodem\"\r\n\r\nOK\r\n", port);
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", exp));
+	cfd = tcp_connect(AF_INET, port);
+	ASSERT_LE(0, cfd);
+	getsockname(cfd, (struct sockaddr *)&sa, &sl);
+	cport = ntohs(sa.sin_port);
+	snprintf(exp, sizeof(exp), "\r\n+QIURC: \"incoming\",11,1,\"127.0.0.1\",%d\r\n", cport);
+	ASSERT_EQ(0, sim_expect(S, exp, TMO));
+	ASSERT_EQ(4, send(cfd, "test", 4, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",11\r\n", TMO));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=11,1500", "\r\n+QIRD: 4\r\ntest\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=11,1500", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=11,0", "\r\n+QIRD: 4,4,0\r\n\r\nOK\r\n"));
+	/* and the other way */
+	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=11,3\r", "AT+QISEND=11,3\r\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "abc", "abc\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(cfd, buf, 3, TMO));
+	ASSERT_EQ(0, memcmp(buf, "abc", 3));
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 11,\"TCP INCOMING\",\"127.0.0.1\",%d,%d,2,1,1,0,\"usbmodem\"\r\n\r\nOK\r\n",
+		 cport, port);
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,11", exp));
+	/* closing takes the peer's FIN */
+	shutdown(cfd, SHUT_WR);
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",11\r\n", TMO));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=11", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=1", "\r\nOK\r\n"));
+	close(cfd);
+	ASSERT_EQ(-1, tcp_connect(AF_INET, port));
+}
+
+TEST_F(qt, spec_3_6_udp_service)
+{
+	int port = 0, pport = 0, ufd;
+	char buf[256], exp[256];
+	struct sockaddr_in to = { .sin_family = AF_INET };
+
+	ufd = udp_bind(AF_INET, &port);	/* find a free UDP port */
+	close(ufd);
+	ufd = udp_bind(AF_INET, &pport);
+	ASSERT_LE(0, ufd);
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,0", port);
+	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 2,0\r\n"));
+	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,2,1,2,0,\"usbmodem\"\r\n\r\nOK\r\n", port);
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", exp));
+	snprintf(buf, sizeof(buf), "AT+QISEND=2,10,\"127.0.0.1\",%d\r", pport);
+	snprintf(exp, sizeof(exp), "AT+QISEND=2,10,\"127.0.0.1\",%d\r\r\n> ", pport);
+	ASSERT_EQ(0, sim_cmd(S, buf, exp));
+	ASSERT_EQ(0, sim_cmd(S, "1234567890", "1234567890\r\nSEND OK\r\n"));
+	ASSERT_EQ(10, recv(ufd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "1234567890", 10));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(port);
+	ASSERT_EQ(4, sendto(ufd, "AAAA", 4, 0, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
+	snprintf(exp, sizeof(exp), "\r\n+QIRD: 4,\"127.0.0.1\",%d\r\nAAAA\r\n\r\nOK\r\n", pport);
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=2", exp));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=2", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=2", "\r\nOK\r\n"));
+	close(ufd);
+}
+
+TEST_F(qt, spec_3_7_ping)
+{
+	char line[256], ip[64];
+	int res, bytes, ms, ttl, sent, rcvd, lost, mn, mx, avg;
+
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QPING=1,\"127.0.0.1\"", "\r\nOK\r\n"));
+	for (int i = 0; i < 4; i++) {
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		ASSERT_EQ(5, sscanf(line, "+QPING: %d,\"%63[^\"]\",%d,%d,%d", &res, ip, &bytes, &ms, &ttl))
+			TH_LOG("line: %s", line);
+		ASSERT_EQ(0, res);
+		ASSERT_STREQ("127.0.0.1", ip);
+		ASSERT_EQ(32, bytes);
+		ASSERT_LT(0, ttl);
+	}
+	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+	ASSERT_EQ(7, sscanf(line, "+QPING: %d,%d,%d,%d,%d,%d,%d", &res, &sent, &rcvd, &lost, &mn, &mx, &avg))
+		TH_LOG("line: %s", line);
+	ASSERT_EQ(0, res);
+	ASSERT_EQ(4, sent);
+	ASSERT_EQ(4, rcvd);
+	ASSERT_EQ(0, lost);
+	ASSERT_LE(mn, avg);
+	ASSERT_LE(avg, mx);
+	/* a context that is not active */
+	ASSERT_EQ(0, ecmd(S, "AT+QPING=2,\"127.0.0.1\",1,1", "\r\nOK\r\n\r\n+QPING: 561\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QPING=1,\"127.0.0.1\",0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QPING=?", "\r\n+QPING: (1-16),<host>,(1-255),(1-10)\r\n\r\nOK\r\n"));
+}
+
+TEST_F(qt, ping_tcp_fallback)
+{
+	char line[256], ip[64];
+	int res, bytes, ms, ttl, sent, rcvd, lost, mn, mx, avg;
+
+	START("--ping", "tcp");
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, cmd(S, "AT+QPING=1,\"127.0.0.1\",2,2", "\r\nOK\r\n"));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		ASSERT_EQ(5, sscanf(line, "+QPING: %d,\"%63[^\"]\",%d,%d,%d", &res, ip, &bytes, &ms, &ttl))
+			TH_LOG("line: %s", line);
+		ASSERT_EQ(0, res);
+		ASSERT_EQ(64, ttl);
+	}
+	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+	ASSERT_EQ(7, sscanf(line, "+QPING: %d,%d,%d,%d,%d,%d,%d", &res, &sent, &rcvd, &lost, &mn, &mx, &avg));
+	ASSERT_EQ(2, sent);
+	ASSERT_EQ(2, rcvd);
+	/* and again, a single echo */
+	ASSERT_EQ(0, cmd(S, "AT+QPING=1,\"127.0.0.1\",1,1", "\r\nOK\r\n"));
+	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+	ASSERT_EQ(0, strncmp(line, "+QPING: 0,1,1,0,", 16));
+}
+
+TEST_F(qt, act_delay_blocks_the_port)
+{
+	long long t0;
+
+	START("--act-delay", "400");
+	ASSERT_EQ(0, ecmd(S, "ATE0", "\r\nOK\r\n"));
+	t0 = ms_now();
+	/* the second command waits for the first to finish */
+	ASSERT_EQ(0, sim_send(S, "AT+QIACT=1\rAT+QIACT?\r"));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n\r\nOK\r\n", TMO));
+	ASSERT_LE(380, ms_now() - t0);
+}
+
+TEST_F(qt, spec_3_8_qigeterror)
+{
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIOPEN=1,\"TCP\",\"220.180.239.212\",8009,0,1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 552, invalid parameters\r\n\r\nOK\r\n"));
+	/* a successful TCP/IP command resets it; others do not touch it */
+	ASSERT_EQ(0, ecmd(S, "AT+QISDE?", "\r\n+QISDE: 1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 0, operation success\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIRD=5", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+CSQ", "\r\n+CSQ: 25,99\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 572, operation not allowed\r\n\r\nOK\r\n"));
+}
+
+TEST_F(qt, open_errors)
+{
+	int port = free_port(), lport = 0, lfd;
+	char c[128], a[64];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	/* nobody listens: the kernel's RST, the module's 566 */
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,566\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 566, socket connect failed\r\n\r\nOK\r\n"));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
+	/* a connectID in use */
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
+	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 563, socket identity has been used\r\n\r\nOK\r\n"));
+	/* a busy port for a listener */
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", lport);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 1,573\r\n"));
+	/* a context that is not active */
+	snprintf(c, sizeof(c), "AT+QIOPEN=2,1,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
+	snprintf(a, sizeof(a), "\r\nOK\r\n\r\n+QIOPEN: 1,561\r\n");
+	ASSERT_EQ(0, cmd(S, c, a));
+	close(lfd);
+}
+
+TEST_F(qt, dns_failure)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	/* a malformed name fails in the resolver without any DNS traffic */
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCP\",\"a..b\",80,0,0", "\r\nOK\r\n\r\n+QIOPEN: 0,565\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 565, DNS parse failed\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QPING=1,\"a..b\"", "\r\nOK\r\n\r\n+QPING: 565\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, switch_access_mode)
+{
+	int lport = 0, lfd, pfd;
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 2, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(5, send(pfd, "first", 5, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
+	/* buffered data comes out pushed after the OK */
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=2,1", "\r\nOK\r\n\r\n+QIURC: \"recv\",2,5\r\nfirst\r\n"));
+	ASSERT_EQ(6, send(pfd, "second", 6, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2,6\r\nsecond\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=2,0", "\r\nOK\r\n"));
+	ASSERT_EQ(5, send(pfd, "third", 5, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2,3", "\r\n+QIRD: 3\r\nthi\r\n\r\nOK\r\n"));
+	/* not empty yet: no new URC for more data */
+	ASSERT_EQ(1, send(pfd, "!", 1, 0));
+	ASSERT_EQ(0, sim_quiet(S, 200));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", "\r\n+QIRD: 3\r\nrd!\r\n\r\nOK\r\n"));
+	ASSERT_EQ(1, send(pfd, "?", 1, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2,0", "\r\n+QIRD: 18,17,1\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=9,1", "\r\nERROR\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, peer_reset_and_fin)
+{
+	int lport = 0, lfd, pfd;
+	struct linger lg = { 1, 0 };
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 5, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	/* data then FIN: the data stays readable after "closed" */
+	ASSERT_EQ(3, send(pfd, "bye", 3, 0));
+	close(pfd);
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",5\r\n\r\n+QIURC: \"closed\",5\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=5", "\r\n+QIRD: 3\r\nbye\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=5,1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=5", "\r\nOK\r\n"));
+	/* reset */
+	ASSERT_EQ(0, open_tcp(S, 5, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(pfd);
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",5\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=5", "\r\nOK\r\n"));
+	close(lfd);
+}
+
+TEST_F(qt, qiclose_timeout)
+{
+	int lport = 0, lfd, pfd, small = 2048;
+	static char data[1460], sink[65536];
+	char buf[16];
+	long long t0;
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	START("--txbuf", "200000");
+	ASSERT_EQ(0, bringup(S));
+	/* a healthy peer acknowledges our FIN at once */
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	t0 = ms_now();
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	ASSERT_GT(1000, ms_now() - t0);
+	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	close(pfd);
+	/* a peer that does not read: our FIN cannot go; the timeout forces it */
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	memset(data, 'z', sizeof(data));
+	for (int i = 0; i < 60; i++) {
+		ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1460", "\r\n> "));
+		ASSERT_EQ(0, sim_write(S, data, sizeof(data)));
+		ASSERT_EQ(0, sim_expect(S, "\r\nSEND OK\r\n", TMO));
+	}
+	t0 = ms_now();
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0,1", "\r\nOK\r\n"));
+	ASSERT_LE(900, ms_now() - t0);
+	/* the port was blocked meanwhile, and serves again */
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	while (recv(pfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, ack_query_reports_real_unacked)
+{
+	int lport = 0, lfd, pfd, small = 2048, got = 0;
+	unsigned long long total, acked, unacked;
+	char line[128];
+	static char data[1460], sink[65536];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	memset(data, 'x', sizeof(data));
+	/* the peer does not read: its window closes, bytes stay unacked */
+	for (int i = 0; i < 40; i++) {
+		ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1460", "\r\n> "));
+		ASSERT_EQ(0, sim_write(S, data, sizeof(data)));
+		ASSERT_EQ(0, sim_expect(S, "\r\nSEND OK\r\n", TMO));
+	}
+	ASSERT_EQ(0, sim_send(S, "AT+QISEND=0,0\r"));
+	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+	ASSERT_EQ(3, sscanf(line, "+QISEND: %llu,%llu,%llu", &total, &acked, &unacked));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	ASSERT_EQ(40ULL * 1460, total);
+	ASSERT_EQ(total, acked + unacked);
+	ASSERT_LT(0ULL, unacked) TH_LOG("%s", line);
+	/* the peer reads everything: all acknowledged */
+	while (got < 40 * 1460) {
+		ssize_t r = recv(pfd, sink, sizeof(sink), 0);
+
+		ASSERT_LT(0, r);
+		got += r;
+	}
+	msleep(100);
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 58400,58400,0\r\n\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, buffer_mode_backpressure)
+{
+	int lport = 0, lfd, pfd, urcs = 0;
+	static char big[1 << 20], rd[1600];
+	size_t sent = 0, got = 0;
+	char line[128];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START("--rxbuf", "4096");
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	fcntl(pfd, F_SETFL, O_NONBLOCK);
+	{
+		int snd = 16384;
+
+		setsockopt(pfd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	}
+	fill_random(big, sizeof(big), 7);
+	/* the host does not read: the remote sender must block */
+	for (int i = 0; i < 50; i++) {
+		ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
+
+		if (w > 0)
+			sent += w;
+		msleep(10);
+	}
+	ASSERT_GT(sizeof(big), sent);
+	/* one URC only */
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
+	ASSERT_EQ(0, sim_quiet(S, 200));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,0", "\r\n+QIRD: 4096,0,4096\r\n\r\nOK\r\n"));
+	/* read it all, checking the bytes, while the sender goes on */
+	while (got < sizeof(big)) {
+		int n;
+		char *p;
+
+		if (sent < sizeof(big)) {
+			ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
+
+			if (w > 0)
+				sent += w;
+		}
+		ASSERT_EQ(0, sim_send(S, "AT+QIRD=0,1500\r"));
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		if (strncmp(line, "+QIURC: \"recv\",0", 16) == 0) {
+			urcs++;
+			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		}
+		p = strstr(line, "+QIRD: ");
+		ASSERT_NE(NULL, p) TH_LOG("line %s", line);
+		n = atoi(p + 7);
+		if (n) {
+			ASSERT_EQ(n, sim_read(S, rd, n + 2, TMO) - 2);
+			ASSERT_EQ(0, memcmp(rd, big + got, n));
+			got += n;
+		}
+		ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	}
+	TH_LOG("recv URCs during the drain: %d", urcs);
+	close(pfd);
+	close(lfd);
+}
+
+/* ---- 1 MiB each way ------------------------------------------------------ */
+
+#define MIB (1 << 20)
+
+static int take_push(struct sim *s, const char *line, unsigned char *dst, size_t *got, size_t cap);
+
+TEST_F(qt, direct_push_backpressure)
+{
+	int lport = 0, lfd, pfd, snd = 16384;
+	static unsigned char big[MIB], in[MIB];
+	size_t sent = 0, got = 0;
+	char line[256];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 1));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	fcntl(pfd, F_SETFL, O_NONBLOCK);
+	setsockopt(pfd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	fill_random(big, sizeof(big), 11);
+	/* the host does not read the port: the sender must block */
+	for (int i = 0; i < 50; i++) {
+		ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
+
+		if (w > 0)
+			sent += w;
+		msleep(10);
+	}
+	ASSERT_GT(sizeof(big), sent);
+	/* now it does: everything arrives, in order */
+	while (got < sizeof(big)) {
+		if (sent < sizeof(big)) {
+			ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
+
+			if (w > 0)
+				sent += w;
+		}
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
+	}
+	ASSERT_EQ(0, memcmp(big, in, sizeof(big)));
+	close(pfd);
+	close(lfd);
+}
+
+
+/* Read one "+QIURC: "recv",id,len" push (after its line) into dst. */
+static int take_push(struct sim *s, const char *line, unsigned char *dst, size_t *got, size_t cap)
+{
+	int id, len;
+
+	if (sscanf(line, "+QIURC: \"recv\",%d,%d", &id, &len) != 2)
+		return -1;
+	if (*got + len > cap)
+		return -1;
+	if (sim_read(s, dst + *got, len, TMO) < 0)
+		return -1;
+	*got += len;
+	return sim_expect(s, "\r\n", TMO);
+}
+
+TEST_F_TIMEOUT(qt, integrity_1mib_buffer_mode, 120)
+{
+	static unsigned char out[MIB], in[MIB + 4096];
+	size_t sent = 0, got = 0;
+	char line[256];
+
+	fill_random(out, sizeof(out), 1);
+	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, self->e.port, 0));
+	while (got < sizeof(out)) {
+		if (sent < sizeof(out)) {
+			size_t n = MIN_(1460, sizeof(out) - sent);
+			char c[64];
+
+			snprintf(c, sizeof(c), "AT+QISEND=0,%zu\r", n);
+			ASSERT_EQ(0, sim_send(S, c));
+			for (;;) {
+				ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+				if (!strcmp(line, ">"))
+					break;
+				ASSERT_EQ(0, strncmp(line, "+QIURC: \"recv\",0", 16)) TH_LOG("%s", line);
+			}
+			ASSERT_EQ(0, sim_write(S, out + sent, n));
+			for (;;) {
+				ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+				if (!strcmp(line, "SEND OK"))
+					break;
+				ASSERT_EQ(0, strncmp(line, "+QIURC: \"recv\",0", 16)) TH_LOG("%s", line);
+			}
+			sent += n;
+		}
+		ASSERT_EQ(0, sim_send(S, "AT+QIRD=0,1500\r"));
+		for (;;) {
+			int n;
+
+			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+			if (!strncmp(line, "+QIURC: \"recv\",0", 16))
+				continue;
+			ASSERT_EQ(0, strncmp(line, "+QIRD: ", 7)) TH_LOG("%s", line);
+			n = atoi(line + 7);
+			if (n) {
+				ASSERT_EQ(n + 2, sim_read(S, in + got, n + 2, TMO));
+				got += n;
+			}
+			ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+			break;
+		}
+	}
+	ASSERT_EQ(sizeof(out), got);
+	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, got));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,0", "\r\n+QIRD: 1048576,1048576,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+}
+
+TEST_F_TIMEOUT(qt, integrity_1mib_direct_push, 120)
+{
+	static unsigned char out[MIB], in[MIB + 4096];
+	size_t sent = 0, got = 0;
+	char line[256];
+
+	fill_random(out, sizeof(out), 2);
+	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, self->e.port, 1));
+	while (sent < sizeof(out)) {
+		size_t n = MIN_(1460, sizeof(out) - sent);
+		char c[64];
+
+		snprintf(c, sizeof(c), "AT+QISEND=0,%zu\r", n);
+		ASSERT_EQ(0, sim_send(S, c));
+		for (;;) {
+			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+			if (!strcmp(line, ">"))
+				break;
+			ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
+		}
+		ASSERT_EQ(0, sim_write(S, out + sent, n));
+		for (;;) {
+			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+			if (!strcmp(line, "SEND OK"))
+				break;
+			ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
+		}
+		sent += n;
+	}
+	while (got < sizeof(out)) {
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
+	}
+	ASSERT_EQ(sizeof(out), got);
+	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, got));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+}
+
+TEST_F_TIMEOUT(qt, integrity_1mib_transparent, 120)
+{
+	static unsigned char out[MIB], in[MIB];
+	char c[128];
+
+	fill_random(out, sizeof(out), 3);
+	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
+	START("--guard", "300");
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", self->e.port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nCONNECT\r\n"));
+	ASSERT_EQ(0, sim_xfer(S, out, sizeof(out), in, sizeof(in), 60000));
+	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, sizeof(in)));
+	msleep(400);
+	ASSERT_EQ(0, sim_send(S, "+++"));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 1048576,1048576,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+}
+
+/* ---- listeners ------------------------------------------------------------ */
+
+TEST_F(qt, listener_incoming_full)
+{
+	int port = free_port(), fds[12];
+	char c[128], line[128];
+
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP LISTENER\",\"127.0.0.1\",0,%d,1", port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	/* eleven clients take connectIDs 11 down to 1 */
+	for (int i = 0; i < 11; i++) {
+		int id, sid;
+
+		fds[i] = tcp_connect(AF_INET, port);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
+		ASSERT_EQ(2, sscanf(line, "+QIURC: \"incoming\",%d,%d", &id, &sid)) TH_LOG("%s", line);
+		ASSERT_EQ(11 - i, id);
+		ASSERT_EQ(0, sid);
+	}
+	/* a twelfth: no connectID left */
+	fds[11] = tcp_connect(AF_INET, port);
+	ASSERT_LE(0, fds[11]);
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"incoming full\",0\r\n", TMO));
+	/* the refused client is closed */
+	ASSERT_EQ(0, recv(fds[11], line, sizeof(line), 0));
+	/* both ways on one of them, in direct push mode like its listener */
+	ASSERT_EQ(2, send(fds[3], "hi", 2, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",8,2\r\nhi\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=8,2", "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "yo", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(fds[3], line, 2, TMO));
+	ASSERT_EQ(0, memcmp(line, "yo", 2));
+	for (int i = 0; i < 12; i++)
+		close(fds[i]);
+}
+
+TEST_F(qt, udp_service_two_peers)
+{
+	int port = 0, p1 = 0, p2 = 0, u1, u2, fd;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	char c[128], exp[128], buf[64];
+
+	fd = udp_bind(AF_INET, &port);
+	close(fd);
+	u1 = udp_bind(AF_INET, &p1);
+	u2 = udp_bind(AF_INET, &p2);
+	ASSERT_LE(0, u1);
+	ASSERT_LE(0, u2);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,0", port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 2,0\r\n"));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons(port);
+	ASSERT_EQ(3, sendto(u1, "one", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
+	ASSERT_EQ(5, sendto(u2, "two!!", 5, 0, (struct sockaddr *)&to, sizeof(to)));
+	msleep(50);
+	snprintf(exp, sizeof(exp), "\r\n+QIRD: 3,\"127.0.0.1\",%d\r\none\r\n\r\nOK\r\n", p1);
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", exp));
+	snprintf(exp, sizeof(exp), "\r\n+QIRD: 5,\"127.0.0.1\",%d\r\ntwo!!\r\n\r\nOK\r\n", p2);
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", exp));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
+	/* sends reach each peer */
+	snprintf(c, sizeof(c), "AT+QISEND=2,2,\"127.0.0.1\",%d", p2);
+	ASSERT_EQ(0, cmd(S, c, "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "to", "\r\nSEND OK\r\n"));
+	snprintf(c, sizeof(c), "AT+QISEND=2,3,\"127.0.0.1\",%d", p1);
+	ASSERT_EQ(0, cmd(S, c, "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "for", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(3, recv(u1, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "for", 3));
+	ASSERT_EQ(2, recv(u2, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "to", 2));
+	/* direct push carries the sender */
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=2,1", "\r\nOK\r\n"));
+	ASSERT_EQ(2, sendto(u2, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)));
+	snprintf(exp, sizeof(exp), "\r\n+QIURC: \"recv\",2,2,\"127.0.0.1\",%d\r\nhi\r\n", p2);
+	ASSERT_EQ(0, sim_expect(S, exp, TMO));
+	/* the plain form needs the address on a UDP service */
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=2,2", "\r\nERROR\r\n"));
+	close(u1);
+	close(u2);
+}
+
+TEST_F(qt, udp_client)
+{
+	int p1 = 0, u1;
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char c[128], buf[64];
+
+	u1 = udp_bind(AF_INET, &p1);
+	ASSERT_LE(0, u1);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,6,\"UDP\",\"127.0.0.1\",%d,0,0", p1);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 6,0\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=6,\"414243\"", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(3, recvfrom(u1, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl));
+	ASSERT_EQ(0, memcmp(buf, "ABC", 3));
+	ASSERT_EQ(4, sendto(u1, "pong", 4, 0, (struct sockaddr *)&from, fl));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",6\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=6,1500", "\r\n+QIRD: 4\r\npong\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=6", "\r\nOK\r\n"));
+	close(u1);
+}
+
+TEST_F(qt, ipv6_loopback)
+{
+	struct echo_srv *e = &self->e;
+	char c[128];
+
+	if (echo_start(e, AF_INET6) < 0)
+		SKIP(return, "no IPv6 loopback");
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"::1\",%d,0,1", e->port);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,3", "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "six", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,3\r\nsix\r\n", TMO));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+TEST_F(qt, fault_drop_final)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "drop-final", NULL, 0));
+	ASSERT_EQ(0, sim_send(S, "AT+CSQ\r"));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+CSQ: 25,99\r\n", TMO));
+	ASSERT_EQ(0, sim_quiet(S, 300));
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, fault_delay)
+{
+	long long t0;
+
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "delay 400", NULL, 0));
+	t0 = ms_now();
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_LE(380, ms_now() - t0);
+	ASSERT_EQ(0, sim_ctl(S, "delay 0", NULL, 0));
+	t0 = ms_now();
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_GT(300, ms_now() - t0);
+}
+
+TEST_F(qt, fault_silent)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "silent on", NULL, 0));
+	ASSERT_EQ(0, sim_send(S, "AT\r"));
+	ASSERT_EQ(0, sim_quiet(S, 300));
+	ASSERT_EQ(0, sim_ctl(S, "silent off", NULL, 0));
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, fault_garble)
+{
+	unsigned char buf[6];
+
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "garble 3", NULL, 0));
+	ASSERT_EQ(0, sim_send(S, "AT\r"));
+	ASSERT_EQ(6, sim_read(S, buf, 6, TMO));
+	ASSERT_EQ(0, memcmp(buf + 3, "K\r\n", 3));
+	ASSERT_NE('\r', buf[0]);
+	ASSERT_NE('\n', buf[1]);
+	ASSERT_NE('O', buf[2]);
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, fault_fail_open)
+{
+	int lport = 0, lfd;
+	char c[128];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "fail-open 569", NULL, 0));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,569\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 569, operation timeout\r\n\r\nOK\r\n"));
+	/* once only */
+	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	ASSERT_EQ(0, sim_ctl(S, "fail-open 566", NULL, 0));
+	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", lport);
+	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
+	close(lfd);
+}
+
+TEST_F(qt, fault_send_fail)
+{
+	int lport = 0, lfd, pfd;
+	char buf[8];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, sim_ctl(S, "send-fail 2", NULL, 0));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,2", "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "aa", "\r\nSEND FAIL\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=0,\"6262\"", "\r\nSEND FAIL\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,2", "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "cc", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, recv_all(pfd, buf, 2, TMO));
+	ASSERT_EQ(0, memcmp(buf, "cc", 2));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, fault_urc_closed)
+{
+	int lport = 0, lfd, pfd;
+	char buf[8];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, sim_ctl(S, "urc closed 0", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",0\r\n", TMO));
+	/* the real socket is gone too */
+	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
+	ASSERT_NE(0, sim_ctl(S, "urc closed 12", NULL, 0));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, fault_urc_pdpdeact)
+{
+	int lport = 0, lfd, pfd;
+	char buf[8];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, sim_ctl(S, "urc pdpdeact 1", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"pdpdeact\",1\r\n", TMO));
+	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, cmd(S, "AT+QIACT?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIDEACT=1", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, fault_urc_incoming_full)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "urc incoming-full 3", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"incoming full\",3\r\n", TMO));
+	ASSERT_NE(0, sim_ctl(S, "urc bogus 1", NULL, 0));
+}
+
+TEST_F(qt, fault_reboot)
+{
+	int lport = 0, lfd, pfd;
+	char buf[8];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, sim_ctl(S, "reboot", NULL, 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\nRDY\r\n", TMO));
+	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, fault_cme)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, sim_ctl(S, "cme 10", NULL, 0));
+	ASSERT_EQ(0, cmd(S, "AT+CPIN?", "\r\n+CME ERROR: 10\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CPIN?", "\r\n+CPIN: READY\r\n\r\nOK\r\n"));
+}
+
+TEST_F(qt, control_errors_and_log)
+{
+	char reply[128], *log;
+
+	START(NULL);
+	ASSERT_EQ(0, sim_ctl(S, "ping", NULL, 0));
+	ASSERT_NE(0, sim_ctl(S, "frobnicate", reply, sizeof(reply)));
+	ASSERT_EQ(0, strncmp(reply, "error ", 6));
+	ASSERT_NE(0, sim_ctl(S, "delay x", reply, sizeof(reply)));
+	ASSERT_NE(0, sim_ctl(S, "silent maybe", reply, sizeof(reply)));
+	ASSERT_NE(0, sim_ctl(S, "garble", reply, sizeof(reply)));
+	ASSERT_NE(0, sim_ctl(S, "fail-open", reply, sizeof(reply)));
+	ASSERT_NE(0, sim_ctl(S, "cme -1", reply, sizeof(reply)));
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+	msleep(100);
+	log = sim_log(S);
+	ASSERT_NE(NULL, strstr(log, "< RDY\\r\\n\n"));
+	ASSERT_NE(NULL, strstr(log, "> AT\\r\n< AT\\r\\r\\n\n< OK\\r\\n\n")) TH_LOG("%s", log);
+	free(log);
+}
+
+/* ---- bad input --------------------------------------------------------- */
+
+TEST_F(qt, bad_input)
+{
+	char longline[3000];
+
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, cmd(S, "AT+NOSUCH", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,12,\"TCP\",\"127.0.0.1\",80,0,0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=17,0,\"TCP\",\"127.0.0.1\",80,0,0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",70000,0,0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",80,0,3", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCPX\",\"127.0.0.1\",80,0,0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCP,\"127.0.0.1\",80", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1,80", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=1,0,TCP,127.0.0.1,80", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 552, invalid parameters\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=12", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,1501", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1461", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,5", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=-1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=99", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=3", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIACT=0", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICSGP=1,1,UNINET", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICSGP=1,4,\"x\"", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=0,\"12G4\"", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=0,\"123\"", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=0,3", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE=2,1", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+CSQ junk", "\r\nERROR\r\n"));
+	/* not a command at all: a module says nothing */
+	ASSERT_EQ(0, sim_send(S, "hello\r"));
+	ASSERT_EQ(0, sim_quiet(S, 200));
+	/* an overlong line */
+	memset(longline, 'A', sizeof(longline));
+	memcpy(longline, "AT+QICSGP=1,1,\"", 15);
+	longline[sizeof(longline) - 2] = '\r';
+	longline[sizeof(longline) - 1] = 0;
+	ASSERT_EQ(0, sim_cmd(S, longline, "\r\nERROR\r\n"));
+	/* still serving, CR LF endings too, backspace editing */
+	ASSERT_EQ(0, sim_cmd(S, "AT\r\n", "\r\nOK\r\n"));
+	ASSERT_EQ(0, sim_cmd(S, "AT+CSX\bQ\r", "\r\n+CSQ: 25,99\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+}
+
+TEST_F(qt, send_cancel_and_overflow)
+{
+	int lport = 0, lfd = tcp_listen(AF_INET, &lport), pfd;
+	static char junk[1600];
+
+	ASSERT_LE(0, lfd);
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	/* ESC cancels a send */
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0", "\r\n> "));
+	ASSERT_EQ(0, sim_cmd(S, "abc\x1b", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 571, cancel sending\r\n\r\nOK\r\n"));
+	/* more than 1460 bytes before Ctrl-Z is refused */
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0", "\r\n> "));
+	memset(junk, 'j', sizeof(junk));
+	ASSERT_EQ(0, sim_write(S, junk, sizeof(junk)));
+	ASSERT_EQ(0, sim_cmd(S, "\x1a", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 0,0,0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
+	close(pfd);
+	close(lfd);
+}
+
+/* Random command-shaped garbage: the simulator must survive and recover. */
+TEST_F(qt, garbage_survival)
+{
+	static const char *const tok[] = {
+		"AT", "at", "+QIOPEN=", "+QISEND=", "+QIRD=", "+QICLOSE=", "+QISTATE",
+		"+QISENDEX=", "+QISWTMD=", "+QICSGP=", "+QIACT=", "+QIDEACT=", "+CREG=",
+		"E0", "E1", "I", "O", "0", "1", "2", "11", "12", "1460", "99999999999",
+		",", ",,", "\"", "\"TCP\"", "\"UDP SERVICE\"", "\"127.0.0.1\"", "=?", "?",
+		";", "\r", "\r", "\r", "\n", "\x08", "\x1a", "\x1b", "+++", " ", "\xff",
+	};
+	static char junk[1600];
+	/* QTSIM_SEED picks another sequence (for soak runs by hand) */
+	unsigned x = getenv("QTSIM_SEED") ? atoi(getenv("QTSIM_SEED")) : 12345;
+	char buf[64];
+	long long end;
+
+	START(NULL);
+	ASSERT_EQ(0, sim_send(S, "AT+QIACT=1\r"));
+	for (int i = 0; i < 20000; i++) {
+		x = x * 1103515245 + 12345;
+		ASSERT_EQ(0, sim_send(S, tok[(x >> 16) % (sizeof(tok) / sizeof(tok[0]))]));
+		if (i % 256 == 0)
+			sim_drain(S, 0);
+	}
+	/* leave any prompt (fixed length or Ctrl-Z), end any line */
+	memset(junk, 'x', sizeof(junk));
+	ASSERT_EQ(0, sim_write(S, junk, sizeof(junk)));
+	ASSERT_EQ(0, sim_send(S, "\x1b\r"));
+	sim_drain(S, 300);
+	ASSERT_EQ(0, sim_send(S, "ATE0\r"));
+	sim_drain(S, 300);
+	/* it answers, whatever state the garbage left it in */
+	end = ms_now() + TMO;
+	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n")) {
+		TH_LOG("not answering after garbage");
+	}
+	while (sim_line(S, buf, sizeof(buf), 0) > 0 && ms_now() < end)
+		;
+	ASSERT_EQ(0, sim_ctl(S, "ping", NULL, 0));
+}
+
+TEST_F(qt, test_and_query_forms)
+{
+	START(NULL);
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, cmd(S, "AT+QIOPEN=?", "\r\n+QIOPEN: (1-16),(0-11),\"TCP/UDP/TCP LISTENER/UDP SERVICE\","
+			 "\"<IP_address>/<domain_name>\",<remote_port>,<local_port>,(0-2)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=?", "\r\n+QICLOSE: (0-11),(0-65535)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISEND=?", "\r\n+QISEND: (0-11),(0-1460)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=?", "\r\n+QIRD: (0-11),(0-1500)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=?", "\r\n+QISENDEX: (0-11),<hex_string>\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=?", "\r\n+QISWTMD: (0-11),(0-2)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIDEACT=?", "\r\n+QIDEACT: (1-16)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE=?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR=?", "\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISDE=?", "\r\n+QISDE: (0,1)\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISDE?", "\r\n+QISDE: 0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QICFG=\"recvind\"", "\r\n+QICFG: \"recvind\",0\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE", "\r\nOK\r\n"));
+}
+
+/* ---- the link model ------------------------------------------------------ */
+
+TEST_F(qt, baud_throttle)
+{
+	char line[1100], exp[1200];
+	long long t0, dt;
+
+	START("--baud", "9600");
+	/* 1000 bytes in, echoed back: ~1.04 s each way at 960 bytes/s */
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "AT", 2);
+	line[999] = '\r';
+	line[1000] = 0;
+	snprintf(exp, sizeof(exp), "%s\r\nOK\r\n", line);
+	t0 = ms_now();
+	ASSERT_EQ(0, sim_send(S, line));
+	ASSERT_EQ(0, sim_expect(S, exp, 10000));
+	dt = ms_now() - t0;
+	TH_LOG("1000 bytes at 9600 baud took %lld ms", dt);
+	ASSERT_LE(800, dt);
+}
+
+TEST_F(qt, chunk_one_byte)
+{
+	int lport = 0, lfd, pfd;
+	static char big[1500], got[1504];
+
+	lfd = tcp_listen(AF_INET, &lport);
+	ASSERT_LE(0, lfd);
+	START("--chunk", "1");
+	ASSERT_EQ(0, ecmd(S, "ATI", "\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A06M4G\r\n\r\nOK\r\n"));
+	ASSERT_EQ(0, bringup(S));
+	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
+	pfd = accept_tmo(lfd, TMO);
+	ASSERT_LE(0, pfd);
+	fill_random(big, sizeof(big), 9);
+	ASSERT_EQ((ssize_t)sizeof(big), send(pfd, big, sizeof(big), 0));
+	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
+	msleep(50);
+	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 1500\r\n"));
+	ASSERT_EQ(1502, sim_read(S, got, 1502, TMO));
+	ASSERT_EQ(0, memcmp(got, big, 1500));
+	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	close(pfd);
+	close(lfd);
+}
+
+TEST_F(qt, latency)
+{
+	long long t0;
+
+	START("--latency", "300");
+	t0 = ms_now();
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_LE(280, ms_now() - t0);
+}
+
+/* ---- the tty ----------------------------------------------------------- */
+
+TEST_F(qt, slave_reopen)
+{
+	START(NULL);
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+	close(S->fd);
+	msleep(100);
+	S->fd = open(S->slave, O_RDWR | O_NOCTTY | O_NONBLOCK);
+	ASSERT_LE(0, S->fd);
+	ASSERT_EQ(0, ecmd(S, "AT", "\r\nOK\r\n"));
+	ASSERT_EQ(0, sim_ctl(S, "ping", NULL, 0));
+}
+
+TEST_F(qt, link_and_sigterm)
+{
+	char dir[] = "/tmp/qtsim-link.XXXXXX", link[64], target[128];
+	int st;
+	ssize_t n;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/modem", dir);
+	START("--link", link);
+	n = readlink(link, target, sizeof(target) - 1);
+	ASSERT_LT(0, n);
+	target[n] = 0;
+	ASSERT_STREQ(S->slave, target);
+	kill(S->pid, SIGTERM);
+	ASSERT_EQ(S->pid, waitpid(S->pid, &st, 0));
+	S->pid = 0;
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	ASSERT_NE(0, access(link, F_OK));
+	ASSERT_NE(0, access(S->ctl, F_OK));
+	ASSERT_EQ(0, rmdir(dir));
+}
+
+TEST_F(qt, stdio_mode)
+{
+	const char *const args[] = { "--rdy-delay", "0", NULL };
+	int to, from, st;
+	pid_t pid = qtsim_spawn(args, &to, &from);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fd_wait_for(from, "\r\nRDY\r\n", TMO));
+	ASSERT_EQ(3, write(to, "AT\r", 3));
+	ASSERT_EQ(0, fd_wait_for(from, "AT\r\r\nOK\r\n", TMO));
+	/* the host going away ends the simulator, cleanly */
+	close(to);
+	ASSERT_EQ(0, fd_wait_for(from, "never", 300) == 0);
+	st = qtsim_reap(pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	close(from);
+}
+
+TEST_F(qt, tty_mode)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY), to, from, st;
+	const char *args[] = { "--rdy-delay", "0", "--tty", NULL, NULL };
+	struct termios tio;
+	pid_t pid;
+
+	ASSERT_LE(0, m);
+	ASSERT_EQ(0, grantpt(m));
+	ASSERT_EQ(0, unlockpt(m));
+	args[3] = ptsname(m);
+	/* the master side is the "host" here: raw, no translation */
+	tcgetattr(m, &tio);
+	cfmakeraw(&tio);
+	tcsetattr(m, TCSANOW, &tio);
+	pid = qtsim_spawn(args, &to, &from);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, fd_wait_for(m, "\r\nRDY\r\n", TMO));
+	ASSERT_EQ(9, write(m, "ATE0;+CSQ", 9));
+	ASSERT_EQ(1, write(m, "\r", 1));
+	ASSERT_EQ(0, fd_wait_for(m, "ATE0;+CSQ\r\r\n+CSQ: 25,99\r\n\r\nOK\r\n", TMO));
+	st = qtsim_reap(pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	close(to);
+	close(from);
+	close(m);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test driver for qtsim; see simctl.h. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "simctl.h"
+
+#ifndef QTSIM_BIN
+#define QTSIM_BIN "../../userspace/qtsim/qtsim"
+#endif
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+const char *esc(const void *pv, size_t n)
+{
+	static char out[8192];
+	const unsigned char *p = pv;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o < sizeof(out) - 8; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\r')
+			o += sprintf(out + o, "\\r");
+		else if (c == '\n')
+			o += sprintf(out + o, "\\n");
+		else if (c < 0x20 || c >= 0x7f)
+			o += sprintf(out + o, "\\x%02x", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = 0;
+	return out;
+}
+
+int sim_start(struct sim *s, const char *const *extra, int wait_rdy)
+{
+	const char *bin = getenv("QTSIM") ? getenv("QTSIM") : QTSIM_BIN;
+	const char *argv[48];
+	int n = 0, p[2];
+	pid_t parent = getpid();
+	struct termios tio;
+	char line[128];
+	size_t len = 0;
+	long long end;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->rbuf = malloc(SIM_RBUF);
+	strcpy(s->dir, "/tmp/qtsim-test.XXXXXX");
+	if (!s->rbuf || !mkdtemp(s->dir))
+		return -1;
+	snprintf(s->ctl, sizeof(s->ctl), "%s/ctl", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/log", s->dir);
+	argv[n++] = bin;
+	argv[n++] = "--pty";
+	argv[n++] = "--rdy-delay";
+	argv[n++] = "0";
+	argv[n++] = "--reboot-delay";
+	argv[n++] = "200";
+	argv[n++] = "--control";
+	argv[n++] = s->ctl;
+	argv[n++] = "--log";
+	argv[n++] = s->log;
+	for (; extra && *extra && n < 46; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		/* Dies with the test, whatever happens to the test. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(p[1], 1);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	end = mono_ms() + 5000;
+	while (len < sizeof(line) - 1) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pfd, 1, (int)(end - mono_ms())) <= 0)
+			break;
+		r = read(p[0], line + len, 1);
+		if (r <= 0)
+			break;
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	close(p[0]);
+	line[len] = 0;
+	if (!len)
+		return -1;
+	snprintf(s->slave, sizeof(s->slave), "%s", line);
+	s->fd = open(s->slave, O_RDWR | O_NOCTTY | O_NONBLOCK);
+	if (s->fd < 0)
+		return -1;
+	tcgetattr(s->fd, &tio);
+	cfmakeraw(&tio);
+	tcsetattr(s->fd, TCSANOW, &tio);
+	if (wait_rdy)
+		return sim_expect(s, "\r\nRDY\r\n", 5000);
+	return 0;
+}
+
+void sim_stop(struct sim *s)
+{
+	if (s->pid > 0) {
+		int st;
+		long long end = mono_ms() + 3000;
+
+		kill(s->pid, SIGTERM);
+		while (waitpid(s->pid, &st, WNOHANG) == 0) {
+			if (mono_ms() > end) {
+				kill(s->pid, SIGKILL);
+				waitpid(s->pid, &st, 0);
+				break;
+			}
+			usleep(5000);
+		}
+		s->pid = 0;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->dir[0]) {
+		unlink(s->ctl);
+		unlink(s->log);
+		rmdir(s->dir);
+		s->dir[0] = 0;
+	}
+	free(s->rbuf);
+	s->rbuf = NULL;
+}
+
+int sim_write(struct sim *s, const void *pv, size_t n)
+{
+	const unsigned char *p = pv;
+	long long end = mono_ms() + 10000;
+
+	while (n) {
+		ssize_t w = write(s->fd, p, n);
+
+		if (w < 0) {
+			struct pollfd pfd = { s->fd, POLLOUT, 0 };
+
+			if (errno != EAGAIN || mono_ms() > end)
+				return -1;
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+int sim_send(struct sim *s, const char *str)
+{
+	return sim_write(s, str, strlen(str));
+}
+
+/* Read more into rbuf, waiting up to tmo_ms. 0 ok, -1 timeout. */
+static int fill(struct sim *s, int tmo_ms)
+{
+	struct pollfd pfd = { s->fd, POLLIN, 0 };
+	ssize_t r;
+
+	if (s->rlen == SIM_RBUF)
+		return -1;
+	if (poll(&pfd, 1, tmo_ms < 0 ? 0 : tmo_ms) <= 0)
+		return -1;
+	r = read(s->fd, s->rbuf + s->rlen, SIM_RBUF - s->rlen);
+	if (r <= 0)
+		return -1;
+	s->rlen += r;
+	return 0;
+}
+
+static void take(struct sim *s, void *p, size_t n)
+{
+	if (p)
+		memcpy(p, s->rbuf, n);
+	memmove(s->rbuf, s->rbuf + n, s->rlen - n);
+	s->rlen -= n;
+}
+
+int sim_read(struct sim *s, void *p, size_t n, int tmo_ms)
+{
+	long long end = mono_ms() + tmo_ms;
+
+	while (s->rlen < n)
+		if (fill(s, (int)(end - mono_ms())) < 0)
+			return -1;
+	take(s, p, n);
+	return (int)n;
+}
+
+int sim_expect(struct sim *s, const char *exact, int tmo_ms)
+{
+	size_t n = strlen(exact);
+	long long end = mono_ms() + tmo_ms;
+
+	while (s->rlen < n) {
+		if (s->rlen && memcmp(s->rbuf, exact, s->rlen))
+			break;	/* already different: no need to wait */
+		if (fill(s, (int)(end - mono_ms())) < 0)
+			break;
+	}
+	if (s->rlen >= n && !memcmp(s->rbuf, exact, n)) {
+		take(s, NULL, n);
+		return 0;
+	}
+	fprintf(stderr, "# expected: \"%s\"\n", esc(exact, n));
+	fprintf(stderr, "#      got: \"%s\"\n", esc(s->rbuf, MIN_(s->rlen, 4000)));
+	return -1;
+}
+
+int sim_cmd(struct sim *s, const char *cmd, const char *answer)
+{
+	if (sim_send(s, cmd) < 0)
+		return -1;
+	return sim_expect(s, answer, 5000);
+}
+
+int sim_wait_for(struct sim *s, const char *needle, char *out, size_t cap, int tmo_ms)
+{
+	size_t nl = strlen(needle);
+	long long end = mono_ms() + tmo_ms;
+
+	for (;;) {
+		void *m = memmem(s->rbuf, s->rlen, needle, nl);
+
+		if (m) {
+			size_t n = (unsigned char *)m - s->rbuf + nl;
+
+			if (out && cap) {
+				size_t c = MIN_(n, cap - 1);
+
+				memcpy(out, s->rbuf, c);
+				out[c] = 0;
+			}
+			take(s, NULL, n);
+			return (int)n;
+		}
+		if (fill(s, (int)(end - mono_ms())) < 0) {
+			fprintf(stderr, "# waiting for \"%s\", got \"%s\"\n",
+				esc(needle, nl), esc(s->rbuf, MIN_(s->rlen, 2000)));
+			return -1;
+		}
+	}
+}
+
+int sim_line(struct sim *s, char *line, size_t cap, int tmo_ms)
+{
+	long long end = mono_ms() + tmo_ms;
+
+	for (;;) {
+		unsigned char *e;
+
+		/* skip framing */
+		while (s->rlen >= 2 && s->rbuf[0] == '\r' && s->rbuf[1] == '\n')
+			take(s, NULL, 2);
+		if (s->rlen >= 2 && s->rbuf[0] == '>' && s->rbuf[1] == ' ') {
+			take(s, NULL, 2);
+			snprintf(line, cap, ">");
+			return 1;
+		}
+		e = memmem(s->rbuf, s->rlen, "\r\n", 2);
+		if (e && e != s->rbuf) {
+			size_t n = e - s->rbuf;
+			size_t c = MIN_(n, cap - 1);
+
+			memcpy(line, s->rbuf, c);
+			line[c] = 0;
+			take(s, NULL, n + 2);
+			return (int)c;
+		}
+		if (fill(s, (int)(end - mono_ms())) < 0)
+			return -1;
+	}
+}
+
+int sim_quiet(struct sim *s, int ms)
+{
+	if (s->rlen)
+		return -1;
+	return fill(s, ms) < 0 ? 0 : -1;
+}
+
+void sim_drain(struct sim *s, int ms)
+{
+	while (fill(s, ms) == 0)
+		;
+	s->rlen = 0;
+}
+
+int sim_ctl(struct sim *s, const char *cmd, char *reply, size_t cap)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[256];
+	size_t len = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->ctl);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s\n", cmd);
+	if (write(fd, buf, strlen(buf)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (len < sizeof(buf) - 1) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 3000) <= 0)
+			break;
+		r = read(fd, buf + len, 1);
+		if (r <= 0 || buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = 0;
+	close(fd);
+	if (reply)
+		snprintf(reply, cap, "%s", buf);
+	return strcmp(buf, "ok") ? -1 : 0;
+}
+
+char *sim_log(struct sim *s)
+{
+	FILE *f = fopen(s->log, "r");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return strdup("");
+	buf = malloc(4 << 20);
+	n = fread(buf, 1, (4 << 20) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+int sim_xfer(struct sim *s, const void *wv, size_t wlen, void *rv, size_t rlen, int tmo_ms)
+{
+	const unsigned char *w = wv;
+	unsigned char *r = rv;
+	size_t wo = 0, ro = 0;
+	long long end = mono_ms() + tmo_ms;
+
+	/* whatever was read ahead belongs to the payload */
+	if (s->rlen) {
+		size_t n = MIN_(s->rlen, rlen);
+
+		take(s, r, n);
+		ro = n;
+	}
+	while (wo < wlen || ro < rlen) {
+		struct pollfd pfd = { s->fd, POLLIN | (wo < wlen ? POLLOUT : 0), 0 };
+		int left = (int)(end - mono_ms());
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			return -1;
+		if ((pfd.revents & POLLOUT) && wo < wlen) {
+			ssize_t n = write(s->fd, w + wo, MIN_(wlen - wo, 4096));
+
+			if (n > 0)
+				wo += n;
+		}
+		if (pfd.revents & POLLIN) {
+			ssize_t n = read(s->fd, r + ro, rlen - ro ? rlen - ro : 1);
+
+			if (n > 0) {
+				if (ro == rlen)
+					return -1;	/* more than expected */
+				ro += n;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- peers ----------------------------------------------------------- */
+
+static socklen_t loop_addr(int family, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a->sin_port = htons(port);
+		return sizeof(*a);
+	}
+}
+
+static int bound(int family, int type, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loop_addr(family, *port, &ss);
+	int fd = socket(family, type | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+int tcp_listen(int family, int *port)
+{
+	int fd = bound(family, SOCK_STREAM, port);
+
+	if (fd >= 0 && listen(fd, 16) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int udp_bind(int family, int *port)
+{
+	return bound(family, SOCK_DGRAM, port);
+}
+
+int tcp_connect(int family, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loop_addr(family, port, &ss);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *echo_main(void *arg)
+{
+	struct echo_srv *e = arg;
+	static __thread char buf[65536];
+
+	for (;;) {
+		int fd = accept(e->lfd, NULL, NULL);
+		ssize_t n;
+
+		if (fd < 0)
+			break;
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			for (ssize_t o = 0; o < n;) {
+				ssize_t w = write(fd, buf + o, n - o);
+
+				if (w <= 0)
+					goto done;
+				o += w;
+			}
+		}
+done:
+		close(fd);
+	}
+	return NULL;
+}
+
+int echo_start(struct echo_srv *e, int family)
+{
+	e->port = 0;
+	e->family = family;
+	e->lfd = tcp_listen(family, &e->port);
+	if (e->lfd < 0)
+		return -1;
+	if (pthread_create(&e->th, NULL, echo_main, e)) {
+		close(e->lfd);
+		return -1;
+	}
+	e->running = 1;
+	return 0;
+}
+
+void echo_stop(struct echo_srv *e)
+{
+	if (!e->running)
+		return;
+	/* wakes the blocked accept() */
+	shutdown(e->lfd, SHUT_RDWR);
+	pthread_join(e->th, NULL);
+	close(e->lfd);
+	e->running = 0;
+}
+
+void fill_random(void *p, size_t n, unsigned seed)
+{
+	unsigned char *b = p;
+	unsigned long long x = seed * 2654435761ULL + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		b[i] = x >> 24;
+	}
+}
+
+unsigned long long fnv1a(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+pid_t qtsim_spawn(const char *const *args, int *to, int *from)
+{
+	const char *bin = getenv("QTSIM") ? getenv("QTSIM") : QTSIM_BIN;
+	const char *argv[32];
+	int in[2], out[2], n = 0;
+	pid_t parent = getpid(), pid;
+
+	argv[n++] = bin;
+	for (; args && *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	*to = in[1];
+	*from = out[0];
+	return pid;
+}
+
+int qtsim_reap(pid_t pid)
+{
+	long long end = mono_ms() + 3000;
+	int st = -1;
+
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (mono_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(5000);
+	}
+	return st;
+}
+
+int fd_wait_for(int fd, const char *needle, int tmo_ms)
+{
+	char buf[4096];
+	size_t len = 0;
+	long long end = mono_ms() + tmo_ms;
+
+	while (len < sizeof(buf) - 1) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pfd, 1, (int)(end - mono_ms())) <= 0)
+			break;
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r <= 0)
+			break;
+		len += r;
+		buf[len] = 0;
+		if (memmem(buf, len, needle, strlen(needle)))
+			return 0;
+	}
+	fprintf(stderr, "# waiting for \"%s\", got \"%s\"\n", esc(needle, strlen(needle)),
+		esc(buf, len));
+	return -1;
+}
