@@ -617,6 +617,60 @@ static void emit_line(struct at_parser *p, struct at_token *t)
 	emit(p, t);
 }
 
+/*
+ * +QIOPEN: id,err, +QPING: result[,...] and legacy +QIRDI: ctx,sc,index.
+ * A function of its own with one field array, so that classify_line()'s
+ * stack frame stays small (KASAN gives every array its own red zones).
+ */
+static noinline bool classify_numeric_urc(struct at_parser *p, struct at_token *t)
+{
+	struct at_field f[8];
+	const char *a;
+	int id, code, ctx, sc;
+
+	a = at_line_args(p->line, "+QIOPEN:");
+	if (a) {
+		if (at_fields_split(a, rest_len(p, a), f, 3) == 2 &&
+		    !at_field_int(&f[0], 0, AT_CONNID_MAX, &id) &&
+		    !at_field_int(&f[1], 0, 0x7fffffff, &code)) {
+			tok_init(p, t, AT_TOK_URC);
+			t->urc = AT_URC_QIOPEN;
+			t->id = id;
+			t->code = code;
+			emit(p, t);
+			return true;
+		}
+		return false;
+	}
+	a = at_line_args(p->line, "+QPING:");
+	if (a) {
+		if (at_fields_split(a, rest_len(p, a), f, 8) >= 1 &&
+		    !at_field_int(&f[0], 0, 0x7fffffff, &code)) {
+			tok_init(p, t, AT_TOK_URC);
+			t->urc = AT_URC_QPING;
+			t->code = code;
+			emit(p, t);
+			return true;
+		}
+		return false;
+	}
+	a = at_line_args(p->line, "+QIRDI:");
+	if (a) {
+		if (at_fields_split(a, rest_len(p, a), f, 6) >= 3 &&
+		    !at_field_int(&f[0], 0, 16, &ctx) &&
+		    !at_field_int(&f[1], 0, 0x7fffffff, &sc) &&
+		    !at_field_int(&f[2], 0, AT_CONNID_MAX, &id)) {
+			tok_init(p, t, AT_TOK_URC);
+			t->urc = AT_URC_QIRDI;
+			t->id = id;
+			t->arg = sc;
+			emit(p, t);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A complete line in p->line (NUL-terminated, p->len bytes, no CR/LF). */
 static void classify_line(struct at_parser *p)
 {
@@ -684,51 +738,8 @@ static void classify_line(struct at_parser *p)
 		return;
 	}
 
-	a = at_line_args(p->line, "+QIOPEN:");
-	if (a) {
-		struct at_field f[3];
-
-		if (at_fields_split(a, rest_len(p, a), f, 3) == 2 &&
-		    !at_field_int(&f[0], 0, AT_CONNID_MAX, &id) &&
-		    !at_field_int(&f[1], 0, 0x7fffffff, &code)) {
-			tok_init(p, &t, AT_TOK_URC);
-			t.urc = AT_URC_QIOPEN;
-			t.id = id;
-			t.code = code;
-			emit(p, &t);
-			return;
-		}
-	}
-	a = at_line_args(p->line, "+QPING:");
-	if (a) {
-		struct at_field f[8];
-
-		if (at_fields_split(a, rest_len(p, a), f, 8) >= 1 &&
-		    !at_field_int(&f[0], 0, 0x7fffffff, &code)) {
-			tok_init(p, &t, AT_TOK_URC);
-			t.urc = AT_URC_QPING;
-			t.code = code;
-			emit(p, &t);
-			return;
-		}
-	}
-	a = at_line_args(p->line, "+QIRDI:");
-	if (a) {
-		struct at_field f[6];
-		int ctx, sc;
-
-		if (at_fields_split(a, rest_len(p, a), f, 6) >= 3 &&
-		    !at_field_int(&f[0], 0, 16, &ctx) &&
-		    !at_field_int(&f[1], 0, 0x7fffffff, &sc) &&
-		    !at_field_int(&f[2], 0, AT_CONNID_MAX, &id)) {
-			tok_init(p, &t, AT_TOK_URC);
-			t.urc = AT_URC_QIRDI;
-			t.id = id;
-			t.arg = sc;
-			emit(p, &t);
-			return;
-		}
-	}
+	if (classify_numeric_urc(p, &t))
+		return;
 
 	tok_init(p, &t, AT_TOK_INFO);
 	if (line_starts(p, "+CREG:"))

@@ -149,6 +149,7 @@
 typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
+/* host builds pass -Dnoinline=... (selftests/host, selftests/fuzz) */
 #endif
 
 #define AT_LINE_MAX	512	/* line buffer, including the NUL */

@@ -87,7 +87,7 @@ static void qt_ldisc_write_wakeup(struct tty_struct *tty)
 
 	clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
 	if (modem)
-		schedule_work(&modem->tx_work);
+		queue_work(qt_wq, &modem->chan.tx_work);
 }
 
 static struct tty_ldisc_ops qt_ldisc_ops = {

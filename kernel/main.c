@@ -9,12 +9,15 @@
 #include <linux/quectel.h>
 #include <linux/socket.h>
 #include <linux/tty.h>
+#include <linux/workqueue.h>
 
 #include "qt.h"
 
 int qt_ldisc_num = N_QUECTEL;
 module_param_named(ldisc, qt_ldisc_num, int, 0444);
 MODULE_PARM_DESC(ldisc, "line discipline number (default 29, N_DEVELOPMENT)");
+
+struct workqueue_struct *qt_wq;
 
 int qt_family = AF_QUECTEL;
 module_param_named(family, qt_family, int, 0444);
@@ -37,9 +40,18 @@ static int __init qt_init(void)
 		return -EINVAL;
 	}
 
+	/* Bring-up sleeps for minutes: an unbound queue of our own. */
+	qt_wq = alloc_workqueue("quectel", WQ_UNBOUND, 0);
+	if (!qt_wq)
+		return -ENOMEM;
+
+	err = qt_proc_register();
+	if (err)
+		goto err_wq;
+
 	err = qt_sock_register();
 	if (err)
-		return err;
+		goto err_proc;
 
 	err = qt_ldisc_register();
 	if (err)
@@ -49,6 +61,10 @@ static int __init qt_init(void)
 
 err_sock:
 	qt_sock_unregister();
+err_proc:
+	qt_proc_unregister();
+err_wq:
+	destroy_workqueue(qt_wq);
 	return err;
 }
 
@@ -61,6 +77,8 @@ static void __exit qt_exit(void)
 	 */
 	qt_ldisc_unregister();
 	qt_sock_unregister();
+	qt_proc_unregister();
+	destroy_workqueue(qt_wq);
 }
 
 module_init(qt_init);

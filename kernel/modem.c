@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A modem's life: creation on attach, lookup by index within a network
- * namespace, detach and release. See qt.h for the lifetime rules.
+ * A modem's life: creation on attach, bring-up as the vendor notes
+ * prescribe, reboot detection, restarts with back-off, detach and release.
+ * See qt.h for the lifetime and locking rules.
  */
 #include <linux/idr.h>
+#include <linux/jiffies.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 
 #include "qt.h"
 
@@ -15,20 +19,374 @@ static LIST_HEAD(qt_modems);
 static DEFINE_MUTEX(qt_modems_lock);
 static DEFINE_IDA(qt_modem_ida);
 
-/* Process context. Writes whatever the tty accepts; later work drains. */
-static void qt_modem_tx_work(struct work_struct *work)
+#define QT_SYNC_TRIES		15
+#define QT_SYNC_TIMEOUT_MS	500
+#define QT_POLL_MS		1000
+#define QT_SIM_WAIT_MS		20000
+#define QT_CREG_WAIT_MS		90000
+#define QT_PSREG_WAIT_MS	60000
+#define QT_RDY_WAIT_MS		30000
+
+static const char * const qt_state_names[QT_STATE_NR] = {
+	[QT_STATE_SYNC]		= "sync",
+	[QT_STATE_CONFIG]	= "config",
+	[QT_STATE_SIM]		= "sim",
+	[QT_STATE_CREG]		= "creg",
+	[QT_STATE_PSREG]	= "psreg",
+	[QT_STATE_READY]	= "ready",
+	[QT_STATE_RESTARTING]	= "restarting",
+	[QT_STATE_BACKOFF]	= "backoff",
+	[QT_STATE_DETACHED]	= "detached",
+};
+
+const char *qt_modem_state_name(enum qt_modem_state state)
 {
+	return state < QT_STATE_NR ? qt_state_names[state] : "?";
+}
+
+static void qt_modem_set_state(struct qt_modem *modem,
+			       enum qt_modem_state state)
+{
+	spin_lock(&modem->state_lock);
+	if (modem->state != QT_STATE_DETACHED)
+		modem->state = state;
+	spin_unlock(&modem->state_lock);
+}
+
+static bool qt_modem_dead(struct qt_modem *modem)
+{
+	return READ_ONCE(modem->chan.dead);
+}
+
+/*
+ * The notes' restart back-off: three restarts in a row may fail at no
+ * delay; after that the next is at once, then 10 min, 30 min, then hourly.
+ */
+static unsigned long qt_restart_delay(unsigned int failures)
+{
+	if (failures <= 3)
+		return 0;
+	if (failures == 4)
+		return 10 * 60 * HZ;
+	if (failures == 5)
+		return 30 * 60 * HZ;
+	return 60 * 60 * HZ;
+}
+
+/* Sleep @ms unless detached meanwhile. Bring-up work only. */
+static int qt_modem_sleep(struct qt_modem *modem, unsigned int ms)
+{
+	wait_event_timeout(modem->wait, qt_modem_dead(modem),
+			   msecs_to_jiffies(ms));
+	return qt_modem_dead(modem) ? -ENODEV : 0;
+}
+
+/*
+ * Run @line and copy the arguments of its first response line starting
+ * with @prefix into @buf (at most @len bytes with the NUL). Bring-up work.
+ */
+static int qt_modem_query(struct qt_modem *modem, const char *line,
+			  const char *prefix, char *buf, size_t len)
+{
+	struct qt_cmd *cmd;
+	const char *p, *args;
+	size_t n;
+	int err;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "%s", line);
+	if (!cmd)
+		return -ENOMEM;
+	cmd->resp_prefix = prefix;
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = -EIO;
+	if (err)
+		goto out;
+
+	err = -ENOENT;
+	for (p = cmd->resp; *p; p += n + (p[n] == '\n')) {
+		n = strchrnul(p, '\n') - p;
+		if (strncmp(p, prefix, strlen(prefix)))
+			continue;
+		args = p + strlen(prefix);
+		while (*args == ' ')
+			args++;
+		n -= args - p;
+		strscpy(buf, args, min(len, n + 1));
+		err = 0;
+		break;
+	}
+out:
+	qt_cmd_put(cmd);
+	return err;
+}
+
+/*
+ * The <stat> field of +CREG/+CGREG/+CEREG: the second field of the query
+ * answer ("<n>,<stat>[,...]").
+ */
+static int qt_reg_stat(const char *args)
+{
+	struct at_field f[AT_FIELDS_MAX];
+	int n, stat;
+
+	n = at_fields_split(args, strlen(args), f, ARRAY_SIZE(f));
+	if (n < 2 || at_field_int(&f[1], 0, 255, &stat))
+		return -1;
+	return stat;
+}
+
+/* Poll a registration query until <stat> is 1 (home) or 5 (roaming). */
+static int qt_modem_wait_reg(struct qt_modem *modem, const char *line,
+			     const char *prefix, unsigned int wait_ms)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(wait_ms);
+	char args[64];
+	int err, stat;
+
+	for (;;) {
+		err = qt_modem_query(modem, line, prefix, args, sizeof(args));
+		if (err == -ENODEV || err == -ECONNRESET)
+			return err;
+		if (!err) {
+			stat = qt_reg_stat(args);
+			if (stat == 1 || stat == 5)
+				return 0;
+		}
+		if (time_after(jiffies, end))
+			return -ETIMEDOUT;
+		err = qt_modem_sleep(modem, QT_POLL_MS);
+		if (err)
+			return err;
+	}
+}
+
+/* ATI: "Quectel", the model, "Revision: ..." */
+static void qt_modem_identify(struct qt_modem *modem)
+{
+	struct qt_cmd *cmd;
+	char *p, *line;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "ATI");
+	if (!cmd)
+		return;
+	if (qt_chan_exec(modem, cmd) == 0 && cmd->final == QT_FINAL_OK) {
+		spin_lock(&modem->state_lock);
+		for (p = cmd->resp; (line = strsep(&p, "\n")); ) {
+			if (!strncmp(line, "Revision: ", 10))
+				strscpy(modem->revision, line + 10,
+					sizeof(modem->revision));
+			else if (strcmp(line, "Quectel") && *line)
+				strscpy(modem->model, line, sizeof(modem->model));
+		}
+		spin_unlock(&modem->state_lock);
+	}
+	qt_cmd_put(cmd);
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+GSN");
+	if (!cmd)
+		return;
+	if (qt_chan_exec(modem, cmd) == 0 && cmd->final == QT_FINAL_OK) {
+		spin_lock(&modem->state_lock);
+		strscpy(modem->imei, cmd->resp, sizeof(modem->imei));
+		spin_unlock(&modem->state_lock);
+	}
+	qt_cmd_put(cmd);
+}
+
+static int qt_modem_fail(struct qt_modem *modem, const char *reason, int err)
+{
+	spin_lock(&modem->state_lock);
+	modem->fail_reason = reason;
+	spin_unlock(&modem->state_lock);
+	return err;
+}
+
+/*
+ * The bring-up sequence of the notes' flow chart. Bring-up work, process
+ * context; sleeps for up to a few minutes. Returns 0 when ready.
+ */
+static int qt_modem_bringup(struct qt_modem *modem)
+{
+	unsigned long end;
+	char args[64];
+	int err = -ETIMEDOUT, i;
+
+	qt_modem_set_state(modem, QT_STATE_SYNC);
+	for (i = 0; i < QT_SYNC_TRIES; i++) {
+		unsigned long start = jiffies;
+
+		err = qt_chan_simple(modem, QT_SYNC_TIMEOUT_MS, "AT");
+		if (err != -ETIMEDOUT)
+			break;
+		/* A fast failure still waits out the 500 ms period. */
+		if (time_before(jiffies, start + msecs_to_jiffies(QT_SYNC_TIMEOUT_MS)) &&
+		    qt_modem_sleep(modem, QT_SYNC_TIMEOUT_MS))
+			return -ENODEV;
+	}
+	/* ERROR still proves the modem listens. */
+	if (err && err != -EIO)
+		return qt_modem_fail(modem, "no answer to AT", err);
+
+	qt_modem_set_state(modem, QT_STATE_CONFIG);
+	err = qt_chan_simple(modem, 0, "ATE0");
+	if (err)
+		return qt_modem_fail(modem, "ATE0 failed", err);
+	qt_modem_identify(modem);
+
+	qt_modem_set_state(modem, QT_STATE_SIM);
+	end = jiffies + msecs_to_jiffies(QT_SIM_WAIT_MS);
+	for (;;) {
+		err = qt_modem_query(modem, "AT+CPIN?", "+CPIN:", args, sizeof(args));
+		if (err == -ENODEV || err == -ECONNRESET)
+			return err;
+		if (!err && !strcmp(args, "READY"))
+			break;
+		if (time_after(jiffies, end))
+			return qt_modem_fail(modem, "SIM not ready in 20 s", -ETIMEDOUT);
+		if (qt_modem_sleep(modem, QT_POLL_MS))
+			return -ENODEV;
+	}
+
+	qt_modem_set_state(modem, QT_STATE_CREG);
+	err = qt_modem_wait_reg(modem, "AT+CREG?", "+CREG:", QT_CREG_WAIT_MS);
+	if (err)
+		return qt_modem_fail(modem, "not registered (CREG) in 90 s", err);
+
+	/* Packet-switched registration: wait up to 60 s, then go on anyway. */
+	qt_modem_set_state(modem, QT_STATE_PSREG);
+	end = jiffies + msecs_to_jiffies(QT_PSREG_WAIT_MS);
+	err = qt_modem_wait_reg(modem, "AT+CGREG?", "+CGREG:", QT_PSREG_WAIT_MS);
+	if (err && err != -ENODEV && err != -ECONNRESET && time_before(jiffies, end))
+		err = qt_modem_wait_reg(modem, "AT+CEREG?", "+CEREG:",
+					jiffies_to_msecs(end - jiffies));
+	if (err == -ENODEV || err == -ECONNRESET)
+		return err;
+	return 0;
+}
+
+/*
+ * Restart the module: AT+CFUN=1,1, then wait for its RDY. Bring-up work.
+ * The result of the command does not matter: a hung module will not
+ * answer, and the bring-up that follows tells whether it worked.
+ */
+static void qt_modem_restart(struct qt_modem *modem)
+{
+	qt_modem_set_state(modem, QT_STATE_RESTARTING);
+	spin_lock(&modem->state_lock);
+	modem->stats.restarts++;
+	modem->rdy_seen = false;
+	spin_unlock(&modem->state_lock);
+	pr_info("quectel: %s: restarting the module\n", modem->name);
+
 	/*
-	 * Nothing is queued for transmission yet: the command channel
-	 * arrives with the core. The work exists so write_wakeup has its
-	 * single, context-safe action from the start.
+	 * A module that does not even answer AT+CFUN is hung: no RDY will
+	 * come, only a power cycle helps (which the state announces), so
+	 * bring-up is tried again at once. After an answer (or the RDY that
+	 * cut the command short), wait for the reboot to finish.
 	 */
+	if (qt_chan_simple(modem, 0, "AT+CFUN=1,1") == -ETIMEDOUT &&
+	    !READ_ONCE(modem->rdy_seen))
+		return;
+	wait_event_timeout(modem->wait,
+			   qt_modem_dead(modem) || READ_ONCE(modem->rdy_seen),
+			   msecs_to_jiffies(QT_RDY_WAIT_MS));
+}
+
+/* Bring-up, restart and back-off, one step per run. Module workqueue. */
+static void qt_modem_bringup_work(struct work_struct *work)
+{
+	struct qt_modem *modem = container_of(to_delayed_work(work),
+					      struct qt_modem, bringup_work);
+	bool restarted = false;
+	unsigned long delay;
+	int err;
+
+	if (qt_modem_dead(modem))
+		return;
+	if (modem->restart_due) {
+		qt_modem_restart(modem);
+		restarted = true;
+	}
+
+	err = qt_modem_bringup(modem);
+	if (qt_modem_dead(modem))
+		return;
+	if (err == -ECONNRESET || READ_ONCE(modem->rebooted)) {
+		/* RDY meanwhile: the URC handler queued a fresh bring-up. */
+		WRITE_ONCE(modem->rebooted, false);
+		if (err)
+			return;
+	}
+
+	spin_lock(&modem->state_lock);
+	if (!err) {
+		modem->state = QT_STATE_READY;
+		modem->fail_reason = NULL;
+		modem->bringup_failures = 0;
+		modem->restart_failures = 0;
+		modem->restart_due = false;
+		spin_unlock(&modem->state_lock);
+		pr_info("quectel: %s: ready (%s %s)\n", modem->name,
+			modem->model, modem->revision);
+		return;
+	}
+	modem->bringup_failures++;
+	if (restarted)
+		modem->restart_failures++;
+	modem->restart_due = true;
+	delay = qt_restart_delay(modem->restart_failures);
+	modem->next_restart = jiffies + delay;
+	if (delay)
+		modem->state = QT_STATE_BACKOFF;
+	spin_unlock(&modem->state_lock);
+
+	pr_warn("quectel: %s: bring-up failed: %s; restart in %lu s\n",
+		modem->name, modem->fail_reason ?: "?", delay / HZ);
+	queue_delayed_work(qt_wq, &modem->bringup_work, delay);
+}
+
+/*
+ * An unsolicited result code. Parser callback: chan->lock held, so
+ * nothing here may wait for a command; work is queued instead.
+ */
+void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
+{
+	if (tok->kind != AT_TOK_URC)
+		return;
+
+	switch (tok->urc) {
+	case AT_URC_RDY:
+		spin_lock(&modem->state_lock);
+		if (modem->state == QT_STATE_RESTARTING) {
+			modem->rdy_seen = true;
+			spin_unlock(&modem->state_lock);
+			/* Whatever was in flight died with the old boot. */
+			qt_chan_fail_all_locked(modem, -ECONNRESET);
+			wake_up_all(&modem->wait);
+			return;
+		}
+		modem->stats.reboots++;
+		spin_unlock(&modem->state_lock);
+		/*
+		 * The module rebooted by itself: everything it knew is gone.
+		 * Fail what is in flight and start bring-up again.
+		 */
+		pr_info("quectel: %s: module rebooted (RDY)\n", modem->name);
+		WRITE_ONCE(modem->rebooted, true);
+		qt_chan_fail_all_locked(modem, -ECONNRESET);
+		mod_delayed_work(qt_wq, &modem->bringup_work, 0);
+		return;
+	default:
+		return;
+	}
 }
 
 /* Process context, tty lock held (ldisc open). */
 struct qt_modem *qt_modem_create(struct tty_struct *tty)
 {
 	struct qt_modem *modem;
+	unsigned int i;
 	int index;
 
 	modem = kzalloc(sizeof(*modem), GFP_KERNEL);
@@ -36,11 +394,15 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 		return ERR_PTR(-ENOMEM);
 
 	kref_init(&modem->kref);
-	spin_lock_init(&modem->lock);
-	INIT_WORK(&modem->tx_work, qt_modem_tx_work);
+	spin_lock_init(&modem->state_lock);
+	init_waitqueue_head(&modem->wait);
+	INIT_DELAYED_WORK(&modem->bringup_work, qt_modem_bringup_work);
+	for (i = 0; i < QT_TMO_NR; i++)
+		modem->cmd_timeout_ms[i] = qt_default_timeout_ms[i];
+	qt_chan_init(modem);
 	write_pnet(&modem->net, get_net(current->nsproxy->net_ns));
 	modem->tty = tty_kref_get(tty);
-	modem->attached = true;
+	strscpy(modem->tty_name, tty->name, sizeof(modem->tty_name));
 
 	mutex_lock(&qt_modems_lock);
 	index = ida_alloc(&qt_modem_ida, GFP_KERNEL);
@@ -53,6 +415,7 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 	list_add_tail(&modem->node, &qt_modems);
 	mutex_unlock(&qt_modems_lock);
 
+	queue_delayed_work(qt_wq, &modem->bringup_work, 0);
 	return modem;
 
 err_free:
@@ -96,36 +459,89 @@ struct qt_modem *qt_modem_get_by_index(struct net *net, int index)
 }
 
 /*
- * Process context (ldisc hangup or close). Idempotent: hangup detaches
- * first and close calls it again. Stops new entry, cancels the transmit
- * work, unlists the modem and lets go of the tty.
+ * Process context (ldisc hangup, then close). Idempotent. Follows the
+ * teardown order of qt.h.
  */
 void qt_modem_detach(struct qt_modem *modem)
 {
-	struct tty_struct *tty;
-	unsigned long flags;
+	bool detached;
 
-	spin_lock_irqsave(&modem->lock, flags);
-	tty = modem->tty;
-	modem->attached = false;
-	modem->tty = NULL;
-	spin_unlock_irqrestore(&modem->lock, flags);
-
-	if (!tty)
+	mutex_lock(&qt_modems_lock);
+	detached = modem->detached;
+	modem->detached = true;
+	mutex_unlock(&qt_modems_lock);
+	if (detached)
 		return;
 
-	cancel_work_sync(&modem->tx_work);
+	/* 1, 2: no new commands; fail the pending ones, which wakes waiters. */
+	qt_chan_kill(modem, -ENODEV);
+	spin_lock(&modem->state_lock);
+	modem->state = QT_STATE_DETACHED;
+	spin_unlock(&modem->state_lock);
+	wake_up_all(&modem->wait);
 
+	/* 3: the bring-up work now finishes at once. */
+	cancel_delayed_work_sync(&modem->bringup_work);
+
+	/* 4: unlist, let go of the tty (the transmit work is cancelled). */
 	mutex_lock(&qt_modems_lock);
 	list_del_init(&modem->node);
 	ida_free(&qt_modem_ida, modem->index);
 	mutex_unlock(&qt_modems_lock);
-
-	tty_kref_put(tty);
+	tty_kref_put(modem->tty);
+	modem->tty = NULL;
 }
 
-/* Process context, serialized per tty (receive_buf). */
+/* receive_buf: process context, serialized per tty. */
 void qt_modem_rx(struct qt_modem *modem, const u8 *data, size_t len)
 {
-	modem->stats.rx_bytes += len;
+	qt_chan_rx(modem, data, len);
+}
+
+/* /proc/net/quectel_modem: one line of key=value pairs per modem of @net. */
+int qt_modems_show(struct seq_file *seq, struct net *net)
+{
+	struct qt_modem *modem;
+
+	mutex_lock(&qt_modems_lock);
+	list_for_each_entry(modem, &qt_modems, node) {
+		struct at_parser_stats ps;
+		struct qt_modem_stats st;
+		enum qt_modem_state state;
+		unsigned long next = 0;
+		const char *reason;
+		unsigned int rfail;
+		char model[QT_INFO_MAX], rev[QT_INFO_MAX], imei[QT_INFO_MAX];
+
+		if (!net_eq(read_pnet(&modem->net), net))
+			continue;
+
+		mutex_lock(&modem->chan.lock);
+		ps = modem->chan.parser.stats;
+		mutex_unlock(&modem->chan.lock);
+
+		spin_lock(&modem->state_lock);
+		st = modem->stats;
+		state = modem->state;
+		reason = modem->fail_reason;
+		rfail = modem->restart_failures;
+		if (state == QT_STATE_BACKOFF && time_after(modem->next_restart, jiffies))
+			next = (modem->next_restart - jiffies) / HZ;
+		strscpy(model, modem->model, sizeof(model));
+		strscpy(rev, modem->revision, sizeof(rev));
+		strscpy(imei, modem->imei, sizeof(imei));
+		spin_unlock(&modem->state_lock);
+
+		seq_printf(seq, "%s tty=%s state=%s model=%s revision=%s imei=%s",
+			   modem->name, modem->tty_name, qt_modem_state_name(state),
+			   *model ? model : "-", *rev ? rev : "-", *imei ? imei : "-");
+		seq_printf(seq, " rx_bytes=%llu tx_bytes=%llu commands=%llu timeouts=%llu urcs=%llu",
+			   st.rx_bytes, st.tx_bytes, st.commands, st.timeouts, st.urcs);
+		seq_printf(seq, " parse_errors=%u overlong=%u restarts=%u reboots=%u",
+			   ps.garbage, ps.overlong, st.restarts, st.reboots);
+		seq_printf(seq, " restart_failures=%u next_restart_s=%lu reason=\"%s\"\n",
+			   rfail, next, reason ?: "");
+	}
+	mutex_unlock(&qt_modems_lock);
+	return 0;
 }

@@ -8,59 +8,217 @@
  * It is created by the ldisc open() and reference counted (kref):
  *   - the tty holds one reference from open() until close();
  *   - every user that finds the modem through qt_modem_get_by_index()
- *     holds one until qt_modem_put().
- * The modem is on qt_modems (under qt_modems_lock) from open() until the
- * start of close(); a modem off the list can no longer be found.
- * ->tty is valid only while ->attached is true; close() clears it under
- * ->lock, so every user of ->tty takes ->lock and checks ->attached.
+ *     or the modem list holds one until qt_modem_put().
+ * The modem is on the modem list from open() until detach; a modem off the
+ * list can no longer be found. ->tty is valid while the channel is not
+ * dead: detach marks the channel dead under its lock and cancels the
+ * transmit work before it lets go of the tty.
  *
- * Teardown order (close and hangup): mark detached (no new entry), cancel
- * work, wake and fail every waiter, unlist, drop the tty's reference; the
- * last qt_modem_put() frees.
+ * struct qt_cmd is one AT command. It is reference counted: the submitter
+ * holds one reference and the channel one from qt_chan_submit() until the
+ * command completes, so a submitter that stops waiting (signal) can drop
+ * its reference while the modem still answers.
+ *
+ * Teardown (ldisc hangup and close, in this order)
+ * --------------------------------------------------
+ *  1. stop new entry: the channel is marked dead, every later submit fails
+ *     with -ENODEV;
+ *  2. complete every in-flight and queued command with -ENODEV, which
+ *     wakes their waiters (the bring-up work among them);
+ *  3. cancel the works: bring-up/restart, command timeout, transmit;
+ *  4. unlist the modem, drop the tty;
+ *  5. the tty's reference goes; the last qt_modem_put() frees.
+ * Step 2 precedes step 3 because the bring-up work sleeps on commands:
+ * cancelling it first would wait for a command nobody will answer.
  *
  * Locking
  * -------
- * qt_modems_lock (mutex)  protects the list of modems and index allocation.
- * qt_modem.lock (spinlock) protects ->tty and ->attached; taken from
- *                          process context and from write_wakeup, which
- *                          may run in hard interrupt context (8250), so
- *                          it is always taken with irqsave.
+ * qt_modems_lock (mutex)     the modem list and index allocation.
+ * qt_chan.lock (mutex)       the command queue, the in-flight command, the
+ *                            parser, the output buffer and ->dead. Held
+ *                            while the parser runs, so token callbacks
+ *                            (URC handlers) run with it held and must not
+ *                            sleep on commands; they queue work instead.
+ * qt_modem.state_lock (spin) the bring-up state and counters read by /proc.
+ * Order: qt_modems_lock -> qt_chan.lock -> qt_modem.state_lock.
+ *
+ * Calling contexts
+ * ----------------
+ * receive_buf (6.1: the tty's buffer work, process context, serialized per
+ * tty) feeds the parser under qt_chan.lock. write_wakeup may run in hard
+ * interrupt context (8250) and only schedules the transmit work. Everything
+ * else runs in process context: syscalls, the module workqueue.
  */
 #ifndef QT_H
 #define QT_H
 
+#include <linux/completion.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/tty.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 
-#define QT_MODEM_NAME_LEN	16
+#include "at_parse.h"
 
-struct qt_stats {
+#define QT_MODEM_NAME_LEN	16
+#define QT_CMD_LINE_MAX		448	/* a command line, without the CR */
+#define QT_CMD_RESP_MAX		512	/* response lines kept, '\n'-joined */
+#define QT_CMD_PAYLOAD_MAX	1460	/* bytes written after "> " */
+#define QT_OUT_MAX		2048	/* output buffer: one line or payload */
+#define QT_INFO_MAX		64	/* model, revision, IMEI strings */
+
+/* The result of a command, in qt_cmd.final. */
+enum qt_final {
+	QT_FINAL_NONE,		/* not completed by the modem (see status) */
+	QT_FINAL_OK,
+	QT_FINAL_ERROR,
+	QT_FINAL_CME,		/* +CME ERROR: code */
+	QT_FINAL_CMS,		/* +CMS ERROR: code */
+	QT_FINAL_SEND_OK,
+	QT_FINAL_SEND_FAIL,
+	QT_FINAL_CONNECT,
+	QT_FINAL_NO_CARRIER,
+	QT_FINAL_CLOSE_OK,
+	QT_FINAL_DEACT_OK,
+};
+
+struct qt_cmd;
+typedef void (*qt_cmd_done_t)(struct qt_cmd *cmd);
+
+struct qt_cmd {
+	struct kref		kref;
+	struct list_head	node;		/* on qt_chan.queue */
+	char			line[QT_CMD_LINE_MAX];
+	unsigned int		line_len;
+	/* lines starting with this are responses even if they look like URCs */
+	const char		*resp_prefix;
+	unsigned long		timeout;	/* jiffies from the write */
+	u8			*payload;	/* written after "> ", owned */
+	unsigned int		payload_len;
+
+	/* results, valid once ->done */
+	bool			done;
+	int			status;		/* 0, -ETIMEDOUT, -ENODEV, ... */
+	enum qt_final		final;
+	int			code;		/* CME/CMS error code */
+	char			resp[QT_CMD_RESP_MAX];
+	unsigned int		resp_len;
+	struct completion	completion;
+
+	/* optional: QIRD payload sink, called with qt_chan.lock held */
+	void (*on_payload)(struct qt_cmd *cmd, const u8 *data, size_t len);
+	/* optional: called once done, process context, no lock held */
+	qt_cmd_done_t		on_done;
+	void			*priv;
+};
+
+struct qt_chan {
+	struct mutex		lock;		/* see "Locking" */
+	bool			dead;
+	struct list_head	queue;
+	struct list_head	done;		/* finished, to complete unlocked */
+	struct qt_cmd		*inflight;
+	bool			prompt_wait;	/* inflight has a payload to send */
+	unsigned long		deadline;	/* of the in-flight command */
+	struct delayed_work	timeout_work;
+	struct work_struct	tx_work;
+	struct at_parser	parser;
+	unsigned int		out_off, out_len;
+	u8			out[QT_OUT_MAX];
+};
+
+/* Commands with a timeout of their own (vendor notes); the rest: DEFAULT. */
+enum qt_tmo {
+	QT_TMO_DEFAULT,		/* any command: 60 s */
+	QT_TMO_QIACT,		/* 150 s */
+	QT_TMO_QIOPEN,		/* 150 s for the +QIOPEN URC */
+	QT_TMO_QICLOSE,		/* 10 s */
+	QT_TMO_QIDEACT,		/* 40 s */
+	QT_TMO_CFUN,		/* AT+CFUN: 15 s */
+	QT_TMO_NR
+};
+
+/* Bring-up steps and states, as /proc shows them. */
+enum qt_modem_state {
+	QT_STATE_SYNC,		/* AT every 500 ms, up to 15 tries */
+	QT_STATE_CONFIG,	/* ATE0, identification */
+	QT_STATE_SIM,		/* AT+CPIN? until READY, 20 s */
+	QT_STATE_CREG,		/* AT+CREG? until 1 or 5, 90 s */
+	QT_STATE_PSREG,		/* AT+CGREG?/AT+CEREG?, 60 s, then on */
+	QT_STATE_READY,
+	QT_STATE_RESTARTING,	/* AT+CFUN=1,1 sent, waiting for RDY */
+	QT_STATE_BACKOFF,	/* waiting before the next restart */
+	QT_STATE_DETACHED,
+	QT_STATE_NR
+};
+
+struct seq_file;
+
+struct qt_modem_stats {
 	u64 rx_bytes;		/* bytes received from the tty */
 	u64 tx_bytes;		/* bytes written to the tty */
+	u64 commands;		/* commands completed by a final result */
+	u64 timeouts;		/* commands that timed out */
+	u64 urcs;		/* unsolicited result codes */
+	u32 restarts;		/* AT+CFUN=1,1 sent */
+	u32 reboots;		/* RDY seen outside a restart we asked for */
 };
 
 struct qt_modem {
 	struct kref		kref;
-	struct list_head	node;		/* on qt_modems */
+	struct list_head	node;		/* on the modem list */
 	int			index;		/* N of qm<N> */
 	char			name[QT_MODEM_NAME_LEN];
+	char			tty_name[64];
 	possible_net_t		net;		/* namespace of the attacher */
+	struct tty_struct	*tty;		/* see "Objects and lifetime" */
+	bool			detached;	/* under qt_modems_lock */
 
-	spinlock_t		lock;		/* see "Locking" above */
-	struct tty_struct	*tty;		/* NULL once detached */
-	bool			attached;
+	struct qt_chan		chan;
 
-	struct work_struct	tx_work;	/* drains output to the tty */
-	struct qt_stats		stats;
+	spinlock_t		state_lock;	/* the fields below */
+	enum qt_modem_state	state;
+	const char		*fail_reason;	/* why the last bring-up failed */
+	unsigned int		bringup_failures; /* in a row */
+	unsigned int		restart_failures; /* restarts in a row that failed */
+	unsigned long		next_restart;	/* jiffies, in QT_STATE_BACKOFF */
+	char			model[QT_INFO_MAX];
+	char			revision[QT_INFO_MAX];
+	char			imei[QT_INFO_MAX];
+	struct qt_modem_stats	stats;
+
+	bool			restart_due;	/* next bring-up restarts first */
+	bool			rdy_seen;	/* RDY after our AT+CFUN=1,1 */
+	bool			rebooted;	/* RDY out of the blue */
+	wait_queue_head_t	wait;		/* bring-up sleeps, RDY */
+	struct delayed_work	bringup_work;	/* bring-up, restart, back-off */
+	/* per-command timeouts, from the vendor notes unless overridden */
+	unsigned int		cmd_timeout_ms[QT_TMO_NR];
 };
 
-/* main.c: module parameters, resolved at load time. */
+/* main.c: module parameters and the module's workqueue. */
 extern int qt_ldisc_num;
 extern int qt_family;
+extern struct workqueue_struct *qt_wq;
+
+/* at_chan.c */
+void qt_chan_init(struct qt_modem *modem);
+void qt_chan_kill(struct qt_modem *modem, int err);
+void qt_chan_fail_all_locked(struct qt_modem *modem, int err);
+void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len);
+void qt_chan_tx_work(struct work_struct *work);
+struct qt_cmd *qt_cmd_alloc(gfp_t gfp, const char *fmt, ...) __printf(2, 3);
+void qt_cmd_put(struct qt_cmd *cmd);
+int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd);
+int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd);
+int qt_chan_simple(struct qt_modem *modem, unsigned int timeout_ms,
+		   const char *fmt, ...) __printf(3, 4);
+enum qt_tmo qt_cmd_timeout_class(const char *line);
+extern const unsigned int qt_default_timeout_ms[QT_TMO_NR];
 
 /* modem.c */
 struct qt_modem *qt_modem_create(struct tty_struct *tty);
@@ -68,6 +226,9 @@ void qt_modem_detach(struct qt_modem *modem);
 void qt_modem_put(struct qt_modem *modem);
 struct qt_modem *qt_modem_get_by_index(struct net *net, int index);
 void qt_modem_rx(struct qt_modem *modem, const u8 *data, size_t len);
+void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
+const char *qt_modem_state_name(enum qt_modem_state state);
+int qt_modems_show(struct seq_file *seq, struct net *net);
 
 /* ldisc.c */
 int qt_ldisc_register(void);
@@ -76,5 +237,9 @@ void qt_ldisc_unregister(void);
 /* sock.c */
 int qt_sock_register(void);
 void qt_sock_unregister(void);
+
+/* proc.c */
+int qt_proc_register(void);
+void qt_proc_unregister(void);
 
 #endif /* QT_H */

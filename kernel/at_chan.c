@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The command channel: a queue of AT commands with one in flight, a
+ * timeout per command, the payload written only after the "> " prompt,
+ * and every URC dispatched to the modem whenever it arrives, in the middle
+ * of another command's response included. See qt.h for locking.
+ */
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "qt.h"
+
+/* Vendor-note timeouts (modern note, flow chart), in milliseconds. */
+const unsigned int qt_default_timeout_ms[QT_TMO_NR] = {
+	[QT_TMO_DEFAULT]	= 60000,
+	[QT_TMO_QIACT]		= 150000,
+	[QT_TMO_QIOPEN]		= 150000,
+	[QT_TMO_QICLOSE]	= 10000,
+	[QT_TMO_QIDEACT]	= 40000,
+	[QT_TMO_CFUN]		= 15000,
+};
+
+static const struct {
+	const char *prefix;
+	enum qt_tmo tmo;
+} qt_tmo_prefixes[] = {
+	{ "AT+QIACT=", QT_TMO_QIACT },
+	{ "AT+QIOPEN=", QT_TMO_QIOPEN },
+	{ "AT+QICLOSE=", QT_TMO_QICLOSE },
+	{ "AT+QIDEACT=", QT_TMO_QIDEACT },
+	{ "AT+CFUN=", QT_TMO_CFUN },
+};
+
+/* Which timeout class a command line belongs to. Any context. */
+enum qt_tmo qt_cmd_timeout_class(const char *line)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(qt_tmo_prefixes); i++)
+		if (!strncmp(line, qt_tmo_prefixes[i].prefix,
+			     strlen(qt_tmo_prefixes[i].prefix)))
+			return qt_tmo_prefixes[i].tmo;
+	return QT_TMO_DEFAULT;
+}
+
+/*
+ * Allocate a command whose line is printed from @fmt (without the CR).
+ * Returns NULL if out of memory or if the line does not fit. Lines built
+ * from user strings must have been validated by the caller.
+ */
+static __printf(2, 0) struct qt_cmd *qt_cmd_valloc(gfp_t gfp, const char *fmt,
+						   va_list ap)
+{
+	struct qt_cmd *cmd;
+	int len;
+
+	cmd = kzalloc(sizeof(*cmd), gfp);
+	if (!cmd)
+		return NULL;
+	len = vsnprintf(cmd->line, sizeof(cmd->line), fmt, ap);
+	if (len <= 0 || len >= sizeof(cmd->line)) {
+		kfree(cmd);
+		return NULL;
+	}
+	kref_init(&cmd->kref);
+	INIT_LIST_HEAD(&cmd->node);
+	init_completion(&cmd->completion);
+	cmd->line_len = len;
+	return cmd;
+}
+
+struct qt_cmd *qt_cmd_alloc(gfp_t gfp, const char *fmt, ...)
+{
+	struct qt_cmd *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd = qt_cmd_valloc(gfp, fmt, ap);
+	va_end(ap);
+	return cmd;
+}
+
+static void qt_cmd_release(struct kref *kref)
+{
+	struct qt_cmd *cmd = container_of(kref, struct qt_cmd, kref);
+
+	kfree(cmd->payload);
+	kfree(cmd);
+}
+
+/* Any context. */
+void qt_cmd_put(struct qt_cmd *cmd)
+{
+	kref_put(&cmd->kref, qt_cmd_release);
+}
+
+/*
+ * Record the result and move the command to chan->done: completion runs
+ * callbacks that may take other locks, so it happens after chan->lock is
+ * dropped (qt_chan_unlock). @cmd is no longer queued or in flight.
+ */
+static void qt_cmd_finish(struct qt_chan *chan, struct qt_cmd *cmd, int status)
+{
+	lockdep_assert_held(&chan->lock);
+	cmd->status = status;
+	list_add_tail(&cmd->node, &chan->done);
+}
+
+/*
+ * Drop chan->lock, then wake the waiters of the commands finished under
+ * it, run their callbacks and drop the channel's references.
+ */
+static void qt_chan_unlock(struct qt_chan *chan)
+{
+	struct qt_cmd *cmd, *tmp;
+	LIST_HEAD(done);
+
+	lockdep_assert_held(&chan->lock);
+	list_splice_init(&chan->done, &done);
+	mutex_unlock(&chan->lock);
+
+	list_for_each_entry_safe(cmd, tmp, &done, node) {
+		list_del_init(&cmd->node);
+		cmd->done = true;
+		if (cmd->on_done)
+			cmd->on_done(cmd);
+		complete_all(&cmd->completion);
+		qt_cmd_put(cmd);
+	}
+}
+
+/* Queue the bytes for the tty and kick the transmit work. */
+static void qt_chan_write(struct qt_modem *modem, const void *buf,
+			  unsigned int len)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	lockdep_assert_held(&chan->lock);
+	if (chan->out_off == chan->out_len)
+		chan->out_off = chan->out_len = 0;
+	if (WARN_ON_ONCE(len > QT_OUT_MAX - chan->out_len))
+		return;
+	memcpy(chan->out + chan->out_len, buf, len);
+	chan->out_len += len;
+	queue_work(qt_wq, &chan->tx_work);
+}
+
+/* Put the next queued command on the wire. Caller holds chan->lock. */
+static void qt_chan_start_next(struct qt_modem *modem)
+{
+	struct qt_chan *chan = &modem->chan;
+	struct qt_cmd *cmd;
+
+	lockdep_assert_held(&chan->lock);
+	if (chan->inflight || chan->dead || list_empty(&chan->queue))
+		return;
+
+	cmd = list_first_entry(&chan->queue, struct qt_cmd, node);
+	list_del_init(&cmd->node);
+	chan->inflight = cmd;
+	chan->prompt_wait = cmd->payload_len > 0;
+	chan->deadline = jiffies + cmd->timeout;
+
+	/* Both fit: line and CR are bounded by QT_CMD_LINE_MAX < QT_OUT_MAX. */
+	qt_chan_write(modem, cmd->line, cmd->line_len);
+	qt_chan_write(modem, "\r", 1);
+	at_parser_expect_echo(&chan->parser, true);
+	mod_delayed_work(qt_wq, &chan->timeout_work, cmd->timeout);
+}
+
+/*
+ * Queue @cmd; the channel takes its own reference. Process context.
+ * Returns -ENODEV once the modem is detached (nothing queued then).
+ */
+int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	if (!cmd->timeout)
+		cmd->timeout = msecs_to_jiffies(
+			READ_ONCE(modem->cmd_timeout_ms[qt_cmd_timeout_class(cmd->line)]));
+
+	mutex_lock(&chan->lock);
+	if (chan->dead) {
+		mutex_unlock(&chan->lock);
+		return -ENODEV;
+	}
+	kref_get(&cmd->kref);
+	list_add_tail(&cmd->node, &chan->queue);
+	qt_chan_start_next(modem);
+	mutex_unlock(&chan->lock);
+	return 0;
+}
+
+/*
+ * Submit and wait for the result. Process context; sleeps. The wait is
+ * bounded by the command's timeout (the channel completes it then) and by
+ * detach (which completes everything). Returns the command's status.
+ */
+int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
+{
+	int err = qt_chan_submit(modem, cmd);
+
+	if (err) {
+		cmd->status = err;
+		return err;
+	}
+	wait_for_completion(&cmd->completion);
+	return cmd->status;
+}
+
+/*
+ * Run a command with no interesting response lines. Returns 0 on OK,
+ * -EIO on ERROR/CME/CMS, -ETIMEDOUT, -ENODEV... Process context; sleeps.
+ */
+int qt_chan_simple(struct qt_modem *modem, unsigned int timeout_ms,
+		   const char *fmt, ...)
+{
+	struct qt_cmd *cmd;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	cmd = qt_cmd_valloc(GFP_KERNEL, fmt, ap);
+	va_end(ap);
+	if (!cmd)
+		return -ENOMEM;
+	cmd->timeout = msecs_to_jiffies(timeout_ms);
+
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = -EIO;
+	qt_cmd_put(cmd);
+	return err;
+}
+
+/* Append a response line to the in-flight command. */
+static void qt_cmd_add_line(struct qt_cmd *cmd, const struct at_token *tok)
+{
+	unsigned int room = sizeof(cmd->resp) - cmd->resp_len;
+
+	/* Keep whole lines only: a cut line would parse as a wrong value. */
+	if (tok->text_len + 2 > room)
+		return;
+	if (cmd->resp_len)
+		cmd->resp[cmd->resp_len++] = '\n';
+	memcpy(cmd->resp + cmd->resp_len, tok->text, tok->text_len);
+	cmd->resp_len += tok->text_len;
+	cmd->resp[cmd->resp_len] = '\0';
+}
+
+static enum qt_final qt_final_of(const struct at_token *tok)
+{
+	switch (tok->kind) {
+	case AT_TOK_OK:		return QT_FINAL_OK;
+	case AT_TOK_ERROR:	return QT_FINAL_ERROR;
+	case AT_TOK_CME_ERROR:	return QT_FINAL_CME;
+	case AT_TOK_CMS_ERROR:	return QT_FINAL_CMS;
+	case AT_TOK_SEND_OK:	return QT_FINAL_SEND_OK;
+	case AT_TOK_SEND_FAIL:	return QT_FINAL_SEND_FAIL;
+	case AT_TOK_CONNECT:	return QT_FINAL_CONNECT;
+	case AT_TOK_NO_CARRIER:	return QT_FINAL_NO_CARRIER;
+	case AT_TOK_CLOSE_OK:	return QT_FINAL_CLOSE_OK;
+	case AT_TOK_DEACT_OK:	return QT_FINAL_DEACT_OK;
+	default:		return QT_FINAL_NONE;
+	}
+}
+
+/* Parser token callback: chan->lock held (qt_chan_rx). */
+static void qt_chan_token(void *ctx, const struct at_token *tok)
+{
+	struct qt_modem *modem = ctx;
+	struct qt_chan *chan = &modem->chan;
+	struct qt_cmd *cmd = chan->inflight;
+
+	lockdep_assert_held(&chan->lock);
+
+	switch (tok->kind) {
+	case AT_TOK_ECHO:
+		return;
+	case AT_TOK_PROMPT:
+		if (cmd && chan->prompt_wait) {
+			chan->prompt_wait = false;
+			qt_chan_write(modem, cmd->payload, cmd->payload_len);
+		}
+		return;
+	case AT_TOK_GARBAGE:
+		return;		/* counted by the parser */
+	case AT_TOK_URC:
+		if (cmd && (tok->flags & AT_TOKF_MAYBE_RESPONSE) &&
+		    cmd->resp_prefix &&
+		    !strncmp(tok->text, cmd->resp_prefix, strlen(cmd->resp_prefix))) {
+			qt_cmd_add_line(cmd, tok);
+			return;
+		}
+		spin_lock(&modem->state_lock);
+		modem->stats.urcs++;
+		spin_unlock(&modem->state_lock);
+		qt_modem_urc(modem, tok);
+		return;
+	case AT_TOK_PAYLOAD_BEGIN:
+	case AT_TOK_PAYLOAD_END:
+		if (tok->src == AT_PAY_QIRD || tok->src == AT_PAY_QIRD_UDP ||
+		    tok->src == AT_PAY_LEGACY_QIRD) {
+			if (cmd && tok->kind == AT_TOK_PAYLOAD_BEGIN)
+				qt_cmd_add_line(cmd, tok);
+			return;
+		}
+		qt_modem_urc(modem, tok);
+		return;
+	default:
+		break;
+	}
+
+	if (!(tok->flags & AT_TOKF_FINAL)) {
+		/* Information lines and the legacy non-final results. */
+		if (cmd)
+			qt_cmd_add_line(cmd, tok);
+		return;
+	}
+
+	if (!cmd)
+		return;		/* a final nobody waits for (late, after a timeout) */
+	cmd->final = qt_final_of(tok);
+	cmd->code = tok->code;
+	chan->inflight = NULL;
+	chan->prompt_wait = false;
+	spin_lock(&modem->state_lock);
+	modem->stats.commands++;
+	spin_unlock(&modem->state_lock);
+	qt_cmd_finish(chan, cmd, 0);
+	qt_chan_start_next(modem);
+}
+
+/* Parser payload callback: chan->lock held. QIRD data goes to its command. */
+static void qt_chan_payload(void *ctx, const u8 *data, size_t len)
+{
+	struct qt_modem *modem = ctx;
+	struct qt_cmd *cmd = modem->chan.inflight;
+
+	lockdep_assert_held(&modem->chan.lock);
+	if (cmd && cmd->on_payload)
+		cmd->on_payload(cmd, data, len);
+}
+
+static const struct at_parser_ops qt_chan_parser_ops = {
+	.token = qt_chan_token,
+	.payload = qt_chan_payload,
+};
+
+/* receive_buf: process context, serialized per tty. */
+void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	mutex_lock(&chan->lock);
+	if (!chan->dead)
+		at_parser_feed(&chan->parser, data, len);
+	qt_chan_unlock(chan);
+
+	spin_lock(&modem->state_lock);
+	modem->stats.rx_bytes += len;
+	spin_unlock(&modem->state_lock);
+}
+
+/* The in-flight command's time is up: fail it and go on. Process context. */
+static void qt_chan_timeout_work(struct work_struct *work)
+{
+	struct qt_chan *chan = container_of(to_delayed_work(work),
+					    struct qt_chan, timeout_work);
+	struct qt_modem *modem = container_of(chan, struct qt_modem, chan);
+	struct qt_cmd *cmd;
+
+	mutex_lock(&chan->lock);
+	cmd = chan->inflight;
+	if (cmd && !chan->dead) {
+		if (time_before(jiffies, chan->deadline)) {
+			/* Re-armed for a newer command meanwhile. */
+			mod_delayed_work(qt_wq, &chan->timeout_work,
+					 chan->deadline - jiffies);
+		} else {
+			chan->inflight = NULL;
+			chan->prompt_wait = false;
+			/*
+			 * A late answer must not complete the next command:
+			 * drop any partial line and the echo expectation.
+			 */
+			at_parser_reset(&chan->parser);
+			spin_lock(&modem->state_lock);
+			modem->stats.timeouts++;
+			spin_unlock(&modem->state_lock);
+			qt_cmd_finish(chan, cmd, -ETIMEDOUT);
+			qt_chan_start_next(modem);
+		}
+	}
+	qt_chan_unlock(chan);
+}
+
+/*
+ * Write what the tty accepts; write_wakeup brings us back for the rest.
+ * Process context (module workqueue).
+ */
+void qt_chan_tx_work(struct work_struct *work)
+{
+	struct qt_chan *chan = container_of(work, struct qt_chan, tx_work);
+	struct qt_modem *modem = container_of(chan, struct qt_modem, chan);
+	struct tty_struct *tty = modem->tty;
+	int n = 0;
+
+	mutex_lock(&chan->lock);
+	if (!chan->dead && chan->out_off < chan->out_len) {
+		set_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+		n = tty->ops->write(tty, chan->out + chan->out_off,
+				    chan->out_len - chan->out_off);
+		if (n > 0)
+			chan->out_off += n;
+		if (chan->out_off == chan->out_len) {
+			chan->out_off = chan->out_len = 0;
+			clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+		}
+	}
+	mutex_unlock(&chan->lock);
+
+	if (n > 0) {
+		spin_lock(&modem->state_lock);
+		modem->stats.tx_bytes += n;
+		spin_unlock(&modem->state_lock);
+	}
+}
+
+void qt_chan_init(struct qt_modem *modem)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	mutex_init(&chan->lock);
+	INIT_LIST_HEAD(&chan->queue);
+	INIT_LIST_HEAD(&chan->done);
+	INIT_DELAYED_WORK(&chan->timeout_work, qt_chan_timeout_work);
+	INIT_WORK(&chan->tx_work, qt_chan_tx_work);
+	at_parser_init(&chan->parser, &qt_chan_parser_ops, modem);
+}
+
+/*
+ * Fail the in-flight and every queued command with @err, e.g. -ECONNRESET
+ * when the modem rebooted, and forget unsent output. Caller holds
+ * chan->lock (URC handlers do); completion follows at qt_chan_unlock().
+ */
+void qt_chan_fail_all_locked(struct qt_modem *modem, int err)
+{
+	struct qt_chan *chan = &modem->chan;
+	struct qt_cmd *cmd, *tmp;
+
+	lockdep_assert_held(&chan->lock);
+	if (chan->inflight) {
+		qt_cmd_finish(chan, chan->inflight, err);
+		chan->inflight = NULL;
+		chan->prompt_wait = false;
+	}
+	list_for_each_entry_safe(cmd, tmp, &chan->queue, node) {
+		list_del_init(&cmd->node);
+		qt_cmd_finish(chan, cmd, err);
+	}
+	chan->out_off = chan->out_len = 0;
+}
+
+/*
+ * Detach, steps 1 to 3 for the channel (see qt.h): no new commands, fail
+ * every command with @err, cancel the channel's works. Process context.
+ */
+void qt_chan_kill(struct qt_modem *modem, int err)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	mutex_lock(&chan->lock);
+	chan->dead = true;
+	qt_chan_fail_all_locked(modem, err);
+	qt_chan_unlock(chan);
+	cancel_delayed_work_sync(&chan->timeout_work);
+	cancel_work_sync(&chan->tx_work);
+}
