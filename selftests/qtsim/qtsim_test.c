@@ -65,6 +65,14 @@ static int cmd(struct sim *s, const char *cmd, const char *answer)
 	return sim_cmd(s, c, answer);
 }
 
+/* A control command, and exactly what it makes the module say. */
+static int ctl_expect(struct sim *s, const char *ctl, const char *said)
+{
+	if (sim_ctl(s, ctl, NULL, 0))
+		return -1;
+	return sim_expect(s, said, TMO);
+}
+
 /* Echo off, data echo off, context 1 active. */
 static int bringup(struct sim *s)
 {
@@ -74,14 +82,88 @@ static int bringup(struct sim *s)
 	return 0;
 }
 
-/* QIOPEN in buffer/push mode, expecting "+QIOPEN: id,0". */
+/* AT+QIOPEN to (or on) 127.0.0.1 */
+static const char *qiopen_at(int ctx, int id, const char *svc, int rport, int lport, int mode)
+{
+	static char c[128];
+
+	snprintf(c, sizeof(c), "AT+QIOPEN=%d,%d,\"%s\",\"127.0.0.1\",%d,%d,%d",
+		 ctx, id, svc, rport, lport, mode);
+	return c;
+}
+
+/* Echo off: AT+QIOPEN in buffer/push mode, expecting "+QIOPEN: id,0". */
+static int qiopen(struct sim *s, int id, const char *svc, int rport, int lport, int mode)
+{
+	char a[64];
+
+	snprintf(a, sizeof(a), "\r\nOK\r\n\r\n+QIOPEN: %d,0\r\n", id);
+	return cmd(s, qiopen_at(1, id, svc, rport, lport, mode), a);
+}
+
 static int open_tcp(struct sim *s, int id, int port, int mode)
 {
-	char c[128], a[64];
+	return qiopen(s, id, "TCP", port, 0, mode);
+}
 
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,%d,\"TCP\",\"127.0.0.1\",%d,0,%d", id, port, mode);
-	snprintf(a, sizeof(a), "\r\nOK\r\n\r\n+QIOPEN: %d,0\r\n", id);
-	return cmd(s, c, a);
+/* The AT+QISTATE line of one socket of context 1 to 127.0.0.1, then OK. */
+static const char *qistate(int id, const char *svc, int rport, int lport, int state,
+			   int server_id, int mode)
+{
+	static char a[256];
+
+	snprintf(a, sizeof(a), "\r\n+QISTATE: %d,\"%s\",\"127.0.0.1\",%d,%d,%d,1,%d,%d,"
+		 "\"usbmodem\"\r\n\r\nOK\r\n", id, svc, rport, lport, state, server_id, mode);
+	return a;
+}
+
+/* Echo off: AT+QISEND-like at, "> ", the n bytes, then the result line. */
+static int send_payload(struct sim *s, const char *at, const void *p, size_t n,
+			const char *result)
+{
+	char r[64];
+
+	snprintf(r, sizeof(r), "\r\n%s\r\n", result);
+	if (cmd(s, at, "\r\n> ") || sim_write(s, p, n))
+		return -1;
+	return sim_expect(s, r, TMO);
+}
+
+/* Echo off: AT+QISEND=id,n and the n bytes: SEND OK. */
+static int qisend(struct sim *s, int id, const void *p, size_t n)
+{
+	char c[64];
+
+	snprintf(c, sizeof(c), "AT+QISEND=%d,%zu", id, n);
+	return send_payload(s, c, p, n, "SEND OK");
+}
+
+/*
+ * Echo on, data echo on (the spec's transcripts): AT+QISEND=args, "> ",
+ * the data, which comes back (without a closing Ctrl-Z), SEND OK.
+ */
+static int esend(struct sim *s, const char *args, const char *data)
+{
+	char c[64], a[128];
+
+	snprintf(c, sizeof(c), "AT+QISEND=%s\r", args);
+	snprintf(a, sizeof(a), "%s\r\n> ", c);
+	if (sim_cmd(s, c, a))
+		return -1;
+	snprintf(a, sizeof(a), "%.*s\r\nSEND OK\r\n", (int)strcspn(data, "\x1a"), data);
+	return sim_cmd(s, data, a);
+}
+
+/* Echo off: n blocks of 1460 bytes on connectID 0, each SEND OK. */
+static int send_blocks(struct sim *s, int n, char fill)
+{
+	static char data[1460];
+
+	memset(data, fill, sizeof(data));
+	for (int i = 0; i < n; i++)
+		if (qisend(s, 0, data, sizeof(data)))
+			return -1;
+	return 0;
 }
 
 static int accept_tmo(int lfd, int ms)
@@ -112,29 +194,303 @@ static int recv_all(int fd, void *p, size_t n, int ms)
 	return 0;
 }
 
-static int free_port(void)
+/* The next bytes on fd are exactly these. */
+static int recv_exact(int fd, const char *exact)
 {
-	int port = 0, fd = tcp_listen(AF_INET, &port);
+	size_t n = strlen(exact);
+	char buf[256];
+
+	if (n > sizeof(buf) || recv_all(fd, buf, n, TMO))
+		return -1;
+	if (memcmp(buf, exact, n)) {
+		fprintf(stderr, "# peer expected \"%s\"\n", esc(exact, n));
+		fprintf(stderr, "#      got \"%s\"\n", esc(buf, n));
+		return -1;
+	}
+	return 0;
+}
+
+/* A free loopback port: open_any is tcp_listen or udp_bind. */
+static int free_port(int (*open_any)(int family, int *port))
+{
+	int port = 0, fd = open_any(AF_INET, &port);
 
 	close(fd);
 	return port;
 }
 
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	return sa;
+}
+
+/*
+ * A TCP peer on 127.0.0.1 for the module to connect to: the listener and
+ * the connection it accepted (the fixture closes both).
+ */
+struct peer {
+	int lfd, port;
+	int fd, cport;	/* cport: the module's end */
+};
+
+static int peer_listen(struct peer *p)
+{
+	p->lfd = tcp_listen(AF_INET, &p->port);
+	return p->lfd < 0 ? -1 : 0;
+}
+
+static int peer_accept(struct peer *p)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	p->fd = accept_tmo(p->lfd, TMO);
+	if (p->fd < 0) {
+		fprintf(stderr, "# nothing to accept on port %d\n", p->port);
+		return -1;
+	}
+	getpeername(p->fd, (struct sockaddr *)&sa, &sl);
+	p->cport = ntohs(sa.sin_port);
+	return 0;
+}
+
+/* The peer hangs up its connection (FIN; with linger 0, RST). */
+static void peer_close(struct peer *p, int reset)
+{
+	struct linger lg = { 1, 0 };
+
+	if (reset)
+		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* The peer sends what it can of the rest of buf without blocking. */
+static void peer_push(struct peer *p, const void *buf, size_t len, size_t *sent)
+{
+	ssize_t w;
+
+	if (*sent >= len)
+		return;
+	w = send(p->fd, (const char *)buf + *sent, len - *sent, 0);
+	if (w > 0)
+		*sent += w;
+}
+
+/*
+ * The peer sends without blocking from a small socket buffer: for half a
+ * second, all it can of buf (*sent so far), to a module that does not read.
+ */
+static void peer_flood(struct peer *p, const void *buf, size_t len, size_t *sent)
+{
+	int snd = 16384;
+
+	fcntl(p->fd, F_SETFL, O_NONBLOCK);
+	setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	for (int i = 0; i < 50; i++) {
+		peer_push(p, buf, len, sent);
+		msleep(10);
+	}
+}
+
+/* A line of data traffic that is not the answer awaited: 0 if expected. */
+typedef int line_fn(struct sim *s, const char *line, void *arg);
+
+/* Lines up to end; the others go to other(). */
+static int lines_until(struct sim *s, const char *end, line_fn *other, void *arg)
+{
+	char line[256];
+
+	for (;;) {
+		if (sim_line(s, line, sizeof(line), TMO) <= 0)
+			return -1;
+		if (!strcmp(line, end))
+			return 0;
+		if (other(s, line, arg)) {
+			fprintf(stderr, "# line: %s\n", line);
+			return -1;
+		}
+	}
+}
+
+/* Echo off: AT+QISEND=0,n and the n bytes while data comes the other way. */
+static int send_amid(struct sim *s, const void *p, size_t n, line_fn *other, void *arg)
+{
+	char c[64];
+
+	snprintf(c, sizeof(c), "AT+QISEND=0,%zu\r", n);
+	if (sim_send(s, c) || lines_until(s, ">", other, arg) || sim_write(s, p, n))
+		return -1;
+	return lines_until(s, "SEND OK", other, arg);
+}
+
+/* Buffer mode: a "recv" URC of connectID 0 (counted in *arg if given). */
+static int recv_urc(struct sim *s, const char *line, void *arg)
+{
+	(void)s;
+	if (strncmp(line, "+QIURC: \"recv\",0", 16))
+		return -1;
+	if (arg)
+		++*(int *)arg;
+	return 0;
+}
+
+/*
+ * Echo off: AT+QIRD=0,1500 amid "recv" URCs (counted in *urcs); the data
+ * and its CR LF go to dst. The length read, or -1.
+ */
+static int qird_chunk(struct sim *s, unsigned char *dst, int *urcs)
+{
+	char line[256];
+	int n;
+
+	if (sim_send(s, "AT+QIRD=0,1500\r"))
+		return -1;
+	do {
+		if (sim_line(s, line, sizeof(line), TMO) <= 0)
+			return -1;
+	} while (!recv_urc(s, line, urcs));
+	if (strncmp(line, "+QIRD: ", 7)) {
+		fprintf(stderr, "# line: %s\n", line);
+		return -1;
+	}
+	n = atoi(line + 7);
+	if (n && sim_read(s, dst, n + 2, TMO) != n + 2)
+		return -1;
+	if (sim_expect(s, "\r\nOK\r\n", TMO))
+		return -1;
+	return n;
+}
+
+/* Direct push mode: where the "+QIURC: "recv",id,len" payloads go. */
+struct sink {
+	unsigned char *buf;
+	size_t got, cap;
+};
+
+/* One push (after its line), into the sink. */
+static int take_push(struct sim *s, const char *line, void *arg)
+{
+	struct sink *k = arg;
+	int id, len;
+
+	if (sscanf(line, "+QIURC: \"recv\",%d,%d", &id, &len) != 2)
+		return -1;
+	if (k->got + len > k->cap)
+		return -1;
+	if (sim_read(s, k->buf + k->got, len, TMO) < 0)
+		return -1;
+	k->got += len;
+	return sim_expect(s, "\r\n", TMO);
+}
+
+/* The next line is a push: into the sink. */
+static int next_push(struct sim *s, struct sink *k)
+{
+	char line[256];
+
+	if (sim_line(s, line, sizeof(line), TMO) <= 0)
+		return -1;
+	if (take_push(s, line, k)) {
+		fprintf(stderr, "# line: %s\n", line);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the peer reads next: 0 when it sees the module's FIN. */
+static ssize_t peer_recv(struct peer *p)
+{
+	char buf[512];
+
+	return recv(p->fd, buf, sizeof(buf), 0);
+}
+
+/* Echo off: connectID id to the peer in buffer/push mode, accepted there. */
+static int open_tcp_conn(struct sim *s, struct peer *p, int id, int mode)
+{
+	if (open_tcp(s, id, p->port, mode))
+		return -1;
+	return peer_accept(p);
+}
+
+/*
+ * Echo on (the spec's transcripts): activate context 1 and open
+ * connectID 0 to the peer in mode, accepted there.
+ */
+static int spec_open(struct sim *s, struct peer *p, int mode)
+{
+	if (ecmd(s, "AT+QIACT=1", "\r\nOK\r\n") ||
+	    ecmd(s, qiopen_at(1, 0, "TCP", p->port, 0, mode),
+		 mode == 2 ? "\r\nCONNECT\r\n" : "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"))
+		return -1;
+	return peer_accept(p);
+}
+
+/* One echo's line: +QPING: <result>,"<IP>",<bytes>,<time>,<ttl> */
+struct ping_reply {
+	int res, bytes, ms, ttl;
+	char ip[64];
+};
+
+static int ping_reply(struct sim *s, struct ping_reply *r)
+{
+	char line[256];
+
+	if (sim_line(s, line, sizeof(line), TMO) <= 0)
+		return -1;
+	if (sscanf(line, "+QPING: %d,\"%63[^\"]\",%d,%d,%d", &r->res, r->ip, &r->bytes,
+		   &r->ms, &r->ttl) != 5) {
+		fprintf(stderr, "# line: %s\n", line);
+		return -1;
+	}
+	return 0;
+}
+
+/* The summary: +QPING: <result>,<sent>,<rcvd>,<lost>,<min>,<max>,<avg> */
+struct ping_stats {
+	int res, sent, rcvd, lost, min, max, avg;
+};
+
+static int ping_stats(struct sim *s, struct ping_stats *st)
+{
+	char line[256];
+
+	if (sim_line(s, line, sizeof(line), TMO) <= 0)
+		return -1;
+	if (sscanf(line, "+QPING: %d,%d,%d,%d,%d,%d,%d", &st->res, &st->sent, &st->rcvd,
+		   &st->lost, &st->min, &st->max, &st->avg) != 7) {
+		fprintf(stderr, "# line: %s\n", line);
+		return -1;
+	}
+	return 0;
+}
+
 FIXTURE(qt) {
 	struct sim s;
 	struct echo_srv e;
+	struct peer p;
 };
 
 FIXTURE_SETUP(qt)
 {
 	memset(self, 0, sizeof(*self));
 	self->s.fd = -1;
+	self->p.lfd = self->p.fd = -1;
 }
 
 FIXTURE_TEARDOWN(qt)
 {
 	sim_stop(&self->s);
 	echo_stop(&self->e);
+	if (self->p.fd >= 0)
+		close(self->p.fd);
+	if (self->p.lfd >= 0)
+		close(self->p.lfd);
 }
 
 #define START(...) do {							\
@@ -143,6 +499,23 @@ FIXTURE_TEARDOWN(qt)
 } while (0)
 
 #define S (&self->s)
+#define P (&self->p)
+
+/* Start (with these options), bring up, open connectID id to the peer. */
+#define START_CONNECTED(id, mode, ...) do {				\
+	ASSERT_EQ(0, peer_listen(P));					\
+	START(__VA_ARGS__);						\
+	ASSERT_EQ(0, bringup(S));					\
+	ASSERT_EQ(0, open_tcp_conn(S, P, id, mode));			\
+} while (0)
+
+/* Start, bring up, open connectID 0 to a loopback echo server in mode. */
+#define START_ECHOING(mode) do {					\
+	ASSERT_EQ(0, echo_start(&self->e, AF_INET));			\
+	START(NULL);							\
+	ASSERT_EQ(0, bringup(S));					\
+	ASSERT_EQ(0, open_tcp(S, 0, self->e.port, mode));		\
+} while (0)
 
 /* ---- 3GPP basics ------------------------------------------------------ */
 
@@ -184,12 +557,10 @@ TEST_F(qt, registration_urcs)
 	ASSERT_EQ(0, cmd(S, "AT+CREG=1", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+CEREG=2", "\r\nOK\r\n"));
 	/* the network goes away: URCs in the form each was asked for */
-	ASSERT_EQ(0, sim_ctl(S, "creg 2", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n", TMO));
+	ASSERT_EQ(0, ctl_expect(S, "creg 2", "\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+CGREG?", "\r\n+CGREG: 0,2\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nERROR\r\n"));
-	ASSERT_EQ(0, sim_ctl(S, "creg 5", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\n+CREG: 5\r\n\r\n+CEREG: 5,\"1A2B\",\"0C3D4E5F\",7\r\n", TMO));
+	ASSERT_EQ(0, ctl_expect(S, "creg 5", "\r\n+CREG: 5\r\n\r\n+CEREG: 5,\"1A2B\",\"0C3D4E5F\",7\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
 	/* flight mode */
 	ASSERT_EQ(0, cmd(S, "AT+CFUN=4", "\r\nOK\r\n\r\n+CREG: 0\r\n\r\n+CEREG: 0\r\n"));
@@ -208,13 +579,11 @@ TEST_F(qt, model_option)
 
 TEST_F(qt, cfun_reboot)
 {
-	int port = free_port();
-	char c[128];
+	int port = free_port(tcp_listen);
 
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,3,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 3,0\r\n"));
+	ASSERT_EQ(0, qiopen(S, 3, "TCP LISTENER", 0, port, 0));
 	ASSERT_EQ(0, cmd(S, "AT+CFUN=1,1", "\r\nOK\r\n"));
 	/* nothing is taken while the module restarts */
 	ASSERT_EQ(0, sim_expect(S, "\r\nRDY\r\n", TMO));
@@ -251,78 +620,47 @@ TEST_F(qt, spec_3_1_context)
 
 TEST_F(qt, spec_3_2_tcp_buffer_mode)
 {
-	int lport = 0, lfd, pfd, cport;
-	char buf[512], exp[512];
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START(NULL);
-	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
-	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	getpeername(pfd, (struct sockaddr *)&sa, &sl);
-	cport = ntohs(sa.sin_port);
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,0,\"usbmodem\"\r\n\r\nOK\r\n",
-		 lport, cport);
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
+	ASSERT_EQ(0, spec_open(S, P, 0));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", qistate(0, "TCP", P->port, P->cport, 2, 0, 0)));
 
 	/* variable length, Ctrl-Z; the data is echoed (AT+QISDE=1) */
-	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0\r", "AT+QISEND=0\r\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "test1\x1a", "test1\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, esend(S, "0", "test1\x1a"));
 	/* fixed length */
-	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0,4\r", "AT+QISEND=0,4\r\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "test", "test\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 9, TMO));
-	ASSERT_EQ(0, memcmp(buf, "test1test", 9));
+	ASSERT_EQ(0, esend(S, "0,4", "test"));
+	ASSERT_EQ(0, recv_exact(P->fd, "test1test"));
 	msleep(50);
 	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 9,9,0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QISENDEX=0,\"3132333435\"", "\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 5, TMO));
-	ASSERT_EQ(0, memcmp(buf, "12345", 5));
+	ASSERT_EQ(0, recv_exact(P->fd, "12345"));
 	msleep(50);
 	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 14,14,0\r\n\r\nOK\r\n"));
 
 	/* receiving */
-	ASSERT_EQ(5, send(pfd, "test1", 5, 0));
+	ASSERT_EQ(5, send(P->fd, "test1", 5, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 5\r\ntest1\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QICFG=\"recvind\",1", "\r\nOK\r\n"));
-	ASSERT_EQ(5, send(pfd, "test1", 5, 0));
+	ASSERT_EQ(5, send(P->fd, "test1", 5, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,5\r\n", TMO));
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 5\r\ntest1\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=0,0", "\r\n+QIRD: 10,10,0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 	/* the peer sees our FIN */
-	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
-	close(pfd);
-	close(lfd);
+	ASSERT_EQ(0, peer_recv(P));
 }
 
 TEST_F(qt, spec_3_3_tcp_transparent_mode)
 {
-	int lport = 0, lfd, pfd;
-	char buf[128], exp[256];
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START(NULL);
-	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", lport);
-	ASSERT_EQ(0, ecmd(S, buf, "\r\nCONNECT\r\n"));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, spec_open(S, P, 2));
 	/* all data from the port goes to the network, and back */
 	ASSERT_EQ(0, sim_send(S, "hello +world"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 12, TMO));
-	ASSERT_EQ(0, memcmp(buf, "hello +world", 12));
-	ASSERT_EQ(6, send(pfd, "Test 1", 6, 0));
+	ASSERT_EQ(0, recv_exact(P->fd, "hello +world"));
+	ASSERT_EQ(6, send(P->fd, "Test 1", 6, 0));
 	ASSERT_EQ(0, sim_expect(S, "Test 1", TMO));
 	/* +++ with its guard times (1 s of quiet before and after) */
 	msleep(1100);
@@ -330,107 +668,73 @@ TEST_F(qt, spec_3_3_tcp_transparent_mode)
 	ASSERT_EQ(0, sim_quiet(S, 800));
 	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
 	/* still connected, still in access mode 2 */
-	getpeername(pfd, (struct sockaddr *)&sa, &sl);
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,2,\"usbmodem\"\r\n\r\nOK\r\n",
-		 lport, ntohs(sa.sin_port));
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", qistate(0, "TCP", P->port, P->cport, 2, 0, 2)));
 	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, transparent_ato_and_no_carrier)
 {
-	int lport = 0, lfd, pfd, cport;
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	char buf[256];
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START("--guard", "200");
 	ASSERT_EQ(0, bringup(S));
 	/* ATO before any transparent session */
 	ASSERT_EQ(0, cmd(S, "ATO", "\r\nNO CARRIER\r\n"));
-	ASSERT_EQ(0, open_tcp(S, 4, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	getpeername(pfd, (struct sockaddr *)&sa, &sl);
-	cport = ntohs(sa.sin_port);
+	ASSERT_EQ(0, open_tcp_conn(S, P, 4, 0));
 	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=4,2", "\r\nCONNECT\r\n"));
 	ASSERT_EQ(0, sim_send(S, "abc"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 3, TMO));
+	ASSERT_EQ(0, recv_all(P->fd, buf, 3, TMO));
 	/* "++" then a byte: payload, not an escape */
 	msleep(300);
 	ASSERT_EQ(0, sim_send(S, "++x"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 3, TMO));
-	ASSERT_EQ(0, memcmp(buf, "++x", 3));
+	ASSERT_EQ(0, recv_exact(P->fd, "++x"));
 	msleep(300);
 	ASSERT_EQ(0, sim_send(S, "+++"));
 	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
 	/* in command mode now; data waits in the module */
-	ASSERT_EQ(3, send(pfd, "xyz", 3, 0));
+	ASSERT_EQ(3, send(P->fd, "xyz", 3, 0));
 	msleep(100);
 	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "ATO", "\r\nCONNECT\r\nxyz"));
 	/* the network drops it: NO CARRIER, back in command mode */
-	close(pfd);
+	peer_close(P, 0);
 	ASSERT_EQ(0, sim_expect(S, "\r\nNO CARRIER\r\n", TMO));
-	snprintf(buf, sizeof(buf), "\r\n+QISTATE: 4,\"TCP\",\"127.0.0.1\",%d,%d,4,1,4,2,\"usbmodem\"\r\n\r\nOK\r\n",
-		 lport, cport);
-	ASSERT_EQ(0, cmd(S, "AT+QISTATE=1,4", buf));
+	ASSERT_EQ(0, cmd(S, "AT+QISTATE=1,4", qistate(4, "TCP", P->port, P->cport, 4, 4, 2)));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=4", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "ATO", "\r\nNO CARRIER\r\n"));
-	close(lfd);
 }
 
 TEST_F(qt, spec_3_4_tcp_direct_push_mode)
 {
-	int lport = 0, lfd, pfd, cport;
-	char buf[512], exp[512];
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
+	char buf[512];
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START(NULL);
-	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,1", lport);
-	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	getpeername(pfd, (struct sockaddr *)&sa, &sl);
-	cport = ntohs(sa.sin_port);
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 0,\"TCP\",\"127.0.0.1\",%d,%d,2,1,0,1,\"usbmodem\"\r\n\r\nOK\r\n",
-		 lport, cport);
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", exp));
-	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0\r", "AT+QISEND=0\r\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "test1\x1a", "test1\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=0,5\r", "AT+QISEND=0,5\r\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "test2", "test2\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 10, TMO));
+	ASSERT_EQ(0, spec_open(S, P, 1));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,0", qistate(0, "TCP", P->port, P->cport, 2, 0, 1)));
+	ASSERT_EQ(0, esend(S, "0", "test1\x1a"));
+	ASSERT_EQ(0, esend(S, "0,5", "test2"));
+	ASSERT_EQ(0, recv_all(P->fd, buf, 10, TMO));
 	msleep(50);
 	ASSERT_EQ(0, ecmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 10,10,0\r\n\r\nOK\r\n"));
-	ASSERT_EQ(4, send(pfd, "test", 4, 0));
+	ASSERT_EQ(4, send(P->fd, "test", 4, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,4\r\ntest\r\n", TMO));
 	ASSERT_EQ(0, ecmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, spec_3_5_tcp_server)
 {
-	int port = free_port(), cfd, cport;
-	char buf[256], exp[256];
+	int port = free_port(tcp_listen), cfd, cport;
+	char exp[256];
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 
 	START(NULL);
 	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", port);
-	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 1,0\r\n"));
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,3,1,1,0,\"usbmodem\"\r\n\r\nOK\r\n", port);
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", exp));
+	ASSERT_EQ(0, ecmd(S, qiopen_at(1, 1, "TCP LISTENER", 0, port, 0),
+			  "\r\nOK\r\n\r\n+QIOPEN: 1,0\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", qistate(1, "TCP LISTENER", 0, port, 3, 1, 0)));
 	cfd = tcp_connect(AF_INET, port);
 	ASSERT_LE(0, cfd);
 	getsockname(cfd, (struct sockaddr *)&sa, &sl);
@@ -443,13 +747,9 @@ TEST_F(qt, spec_3_5_tcp_server)
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=11,1500", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QIRD=11,0", "\r\n+QIRD: 4,4,0\r\n\r\nOK\r\n"));
 	/* and the other way */
-	ASSERT_EQ(0, sim_cmd(S, "AT+QISEND=11,3\r", "AT+QISEND=11,3\r\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "abc", "abc\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(cfd, buf, 3, TMO));
-	ASSERT_EQ(0, memcmp(buf, "abc", 3));
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 11,\"TCP INCOMING\",\"127.0.0.1\",%d,%d,2,1,1,0,\"usbmodem\"\r\n\r\nOK\r\n",
-		 cport, port);
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,11", exp));
+	ASSERT_EQ(0, esend(S, "11,3", "abc"));
+	ASSERT_EQ(0, recv_exact(cfd, "abc"));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=1,11", qistate(11, "TCP INCOMING", cport, port, 2, 1, 0)));
 	/* closing takes the peer's FIN */
 	shutdown(cfd, SHUT_WR);
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",11\r\n", TMO));
@@ -461,28 +761,21 @@ TEST_F(qt, spec_3_5_tcp_server)
 
 TEST_F(qt, spec_3_6_udp_service)
 {
-	int port = 0, pport = 0, ufd;
+	int port = free_port(udp_bind), pport = 0, ufd;
 	char buf[256], exp[256];
-	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sockaddr_in to = loopback(port);
 
-	ufd = udp_bind(AF_INET, &port);	/* find a free UDP port */
-	close(ufd);
 	ufd = udp_bind(AF_INET, &pport);
 	ASSERT_LE(0, ufd);
 	START(NULL);
 	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	snprintf(buf, sizeof(buf), "AT+QIOPEN=1,2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,0", port);
-	ASSERT_EQ(0, ecmd(S, buf, "\r\nOK\r\n\r\n+QIOPEN: 2,0\r\n"));
-	snprintf(exp, sizeof(exp), "\r\n+QISTATE: 2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,2,1,2,0,\"usbmodem\"\r\n\r\nOK\r\n", port);
-	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", exp));
-	snprintf(buf, sizeof(buf), "AT+QISEND=2,10,\"127.0.0.1\",%d\r", pport);
-	snprintf(exp, sizeof(exp), "AT+QISEND=2,10,\"127.0.0.1\",%d\r\r\n> ", pport);
-	ASSERT_EQ(0, sim_cmd(S, buf, exp));
-	ASSERT_EQ(0, sim_cmd(S, "1234567890", "1234567890\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, ecmd(S, qiopen_at(1, 2, "UDP SERVICE", 0, port, 0),
+			  "\r\nOK\r\n\r\n+QIOPEN: 2,0\r\n"));
+	ASSERT_EQ(0, ecmd(S, "AT+QISTATE=0,1", qistate(2, "UDP SERVICE", 0, port, 2, 2, 0)));
+	snprintf(buf, sizeof(buf), "2,10,\"127.0.0.1\",%d", pport);
+	ASSERT_EQ(0, esend(S, buf, "1234567890"));
 	ASSERT_EQ(10, recv(ufd, buf, sizeof(buf), 0));
 	ASSERT_EQ(0, memcmp(buf, "1234567890", 10));
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	to.sin_port = htons(port);
 	ASSERT_EQ(4, sendto(ufd, "AAAA", 4, 0, (struct sockaddr *)&to, sizeof(to)));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
 	snprintf(exp, sizeof(exp), "\r\n+QIRD: 4,\"127.0.0.1\",%d\r\nAAAA\r\n\r\nOK\r\n", pport);
@@ -494,30 +787,26 @@ TEST_F(qt, spec_3_6_udp_service)
 
 TEST_F(qt, spec_3_7_ping)
 {
-	char line[256], ip[64];
-	int res, bytes, ms, ttl, sent, rcvd, lost, mn, mx, avg;
+	struct ping_reply r;
+	struct ping_stats st;
 
 	START(NULL);
 	ASSERT_EQ(0, ecmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QPING=1,\"127.0.0.1\"", "\r\nOK\r\n"));
 	for (int i = 0; i < 4; i++) {
-		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		ASSERT_EQ(5, sscanf(line, "+QPING: %d,\"%63[^\"]\",%d,%d,%d", &res, ip, &bytes, &ms, &ttl))
-			TH_LOG("line: %s", line);
-		ASSERT_EQ(0, res);
-		ASSERT_STREQ("127.0.0.1", ip);
-		ASSERT_EQ(32, bytes);
-		ASSERT_LT(0, ttl);
+		ASSERT_EQ(0, ping_reply(S, &r));
+		ASSERT_EQ(0, r.res);
+		ASSERT_STREQ("127.0.0.1", r.ip);
+		ASSERT_EQ(32, r.bytes);
+		ASSERT_LT(0, r.ttl);
 	}
-	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-	ASSERT_EQ(7, sscanf(line, "+QPING: %d,%d,%d,%d,%d,%d,%d", &res, &sent, &rcvd, &lost, &mn, &mx, &avg))
-		TH_LOG("line: %s", line);
-	ASSERT_EQ(0, res);
-	ASSERT_EQ(4, sent);
-	ASSERT_EQ(4, rcvd);
-	ASSERT_EQ(0, lost);
-	ASSERT_LE(mn, avg);
-	ASSERT_LE(avg, mx);
+	ASSERT_EQ(0, ping_stats(S, &st));
+	ASSERT_EQ(0, st.res);
+	ASSERT_EQ(4, st.sent);
+	ASSERT_EQ(4, st.rcvd);
+	ASSERT_EQ(0, st.lost);
+	ASSERT_LE(st.min, st.avg);
+	ASSERT_LE(st.avg, st.max);
 	/* a context that is not active */
 	ASSERT_EQ(0, ecmd(S, "AT+QPING=2,\"127.0.0.1\",1,1", "\r\nOK\r\n\r\n+QPING: 561\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QPING=1,\"127.0.0.1\",0", "\r\nERROR\r\n"));
@@ -526,28 +815,28 @@ TEST_F(qt, spec_3_7_ping)
 
 TEST_F(qt, ping_tcp_fallback)
 {
-	char line[256], ip[64];
-	int res, bytes, ms, ttl, sent, rcvd, lost, mn, mx, avg;
+	struct ping_reply r;
+	struct ping_stats st;
 
 	START("--ping", "tcp");
 	ASSERT_EQ(0, bringup(S));
 	ASSERT_EQ(0, cmd(S, "AT+QPING=1,\"127.0.0.1\",2,2", "\r\nOK\r\n"));
 	for (int i = 0; i < 2; i++) {
-		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		ASSERT_EQ(5, sscanf(line, "+QPING: %d,\"%63[^\"]\",%d,%d,%d", &res, ip, &bytes, &ms, &ttl))
-			TH_LOG("line: %s", line);
-		ASSERT_EQ(0, res);
-		ASSERT_EQ(64, ttl);
+		ASSERT_EQ(0, ping_reply(S, &r));
+		ASSERT_EQ(0, r.res);
+		ASSERT_EQ(64, r.ttl);
 	}
-	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-	ASSERT_EQ(7, sscanf(line, "+QPING: %d,%d,%d,%d,%d,%d,%d", &res, &sent, &rcvd, &lost, &mn, &mx, &avg));
-	ASSERT_EQ(2, sent);
-	ASSERT_EQ(2, rcvd);
+	ASSERT_EQ(0, ping_stats(S, &st));
+	ASSERT_EQ(2, st.sent);
+	ASSERT_EQ(2, st.rcvd);
 	/* and again, a single echo */
 	ASSERT_EQ(0, cmd(S, "AT+QPING=1,\"127.0.0.1\",1,1", "\r\nOK\r\n"));
-	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-	ASSERT_EQ(0, strncmp(line, "+QPING: 0,1,1,0,", 16));
+	ASSERT_EQ(0, ping_reply(S, &r));
+	ASSERT_EQ(0, ping_stats(S, &st));
+	ASSERT_EQ(0, st.res);
+	ASSERT_EQ(1, st.sent);
+	ASSERT_EQ(1, st.rcvd);
+	ASSERT_EQ(0, st.lost);
 }
 
 TEST_F(qt, act_delay_blocks_the_port)
@@ -579,32 +868,24 @@ TEST_F(qt, spec_3_8_qigeterror)
 
 TEST_F(qt, open_errors)
 {
-	int port = free_port(), lport = 0, lfd;
-	char c[128], a[64];
+	int port = free_port(tcp_listen);
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
 	/* nobody listens: the kernel's RST, the module's 566 */
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,566\r\n"));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", port, 0, 0), "\r\nOK\r\n\r\n+QIOPEN: 0,566\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 566, socket connect failed\r\n\r\nOK\r\n"));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", port, 0, 2), "\r\nERROR\r\n"));
 	/* a connectID in use */
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
-	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
+	ASSERT_EQ(0, open_tcp(S, 0, P->port, 0));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", P->port, 0, 0), "\r\nERROR\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 563, socket identity has been used\r\n\r\nOK\r\n"));
 	/* a busy port for a listener */
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,1,\"TCP LISTENER\",\"127.0.0.1\",0,%d,0", lport);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 1,573\r\n"));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 1, "TCP LISTENER", 0, P->port, 0),
+			 "\r\nOK\r\n\r\n+QIOPEN: 1,573\r\n"));
 	/* a context that is not active */
-	snprintf(c, sizeof(c), "AT+QIOPEN=2,1,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
-	snprintf(a, sizeof(a), "\r\nOK\r\n\r\n+QIOPEN: 1,561\r\n");
-	ASSERT_EQ(0, cmd(S, c, a));
-	close(lfd);
+	ASSERT_EQ(0, cmd(S, qiopen_at(2, 1, "TCP", P->port, 0, 0), "\r\nOK\r\n\r\n+QIOPEN: 1,561\r\n"));
 }
 
 TEST_F(qt, dns_failure)
@@ -620,131 +901,87 @@ TEST_F(qt, dns_failure)
 
 TEST_F(qt, switch_access_mode)
 {
-	int lport = 0, lfd, pfd;
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 2, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	ASSERT_EQ(5, send(pfd, "first", 5, 0));
+	START_CONNECTED(2, 0, NULL);
+	ASSERT_EQ(5, send(P->fd, "first", 5, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
 	/* buffered data comes out pushed after the OK */
 	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=2,1", "\r\nOK\r\n\r\n+QIURC: \"recv\",2,5\r\nfirst\r\n"));
-	ASSERT_EQ(6, send(pfd, "second", 6, 0));
+	ASSERT_EQ(6, send(P->fd, "second", 6, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2,6\r\nsecond\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=2,0", "\r\nOK\r\n"));
-	ASSERT_EQ(5, send(pfd, "third", 5, 0));
+	ASSERT_EQ(5, send(P->fd, "third", 5, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=2,3", "\r\n+QIRD: 3\r\nthi\r\n\r\nOK\r\n"));
 	/* not empty yet: no new URC for more data */
-	ASSERT_EQ(1, send(pfd, "!", 1, 0));
+	ASSERT_EQ(1, send(P->fd, "!", 1, 0));
 	ASSERT_EQ(0, sim_quiet(S, 200));
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", "\r\n+QIRD: 3\r\nrd!\r\n\r\nOK\r\n"));
-	ASSERT_EQ(1, send(pfd, "?", 1, 0));
+	ASSERT_EQ(1, send(P->fd, "?", 1, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=2,0", "\r\n+QIRD: 18,17,1\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QISWTMD=9,1", "\r\nERROR\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, peer_reset_and_fin)
 {
-	int lport = 0, lfd, pfd;
-	struct linger lg = { 1, 0 };
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 5, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	START_CONNECTED(5, 0, NULL);
 	/* data then FIN: the data stays readable after "closed" */
-	ASSERT_EQ(3, send(pfd, "bye", 3, 0));
-	close(pfd);
+	ASSERT_EQ(3, send(P->fd, "bye", 3, 0));
+	peer_close(P, 0);
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",5\r\n\r\n+QIURC: \"closed\",5\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=5", "\r\n+QIRD: 3\r\nbye\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=5,1", "\r\nERROR\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=5", "\r\nOK\r\n"));
 	/* reset */
-	ASSERT_EQ(0, open_tcp(S, 5, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(pfd);
+	ASSERT_EQ(0, open_tcp_conn(S, P, 5, 0));
+	peer_close(P, 1);
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",5\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=5", "\r\nOK\r\n"));
-	close(lfd);
 }
 
 TEST_F(qt, qiclose_timeout)
 {
-	int lport = 0, lfd, pfd, small = 2048;
-	static char data[1460], sink[65536];
-	char buf[16];
+	int small = 2048;
+	static char sink[65536];
 	long long t0;
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ASSERT_EQ(0, peer_listen(P));
+	setsockopt(P->lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	START("--txbuf", "200000");
 	ASSERT_EQ(0, bringup(S));
 	/* a healthy peer acknowledges our FIN at once */
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, open_tcp_conn(S, P, 0, 0));
 	t0 = ms_now();
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 	ASSERT_GT(1000, ms_now() - t0);
-	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
-	close(pfd);
+	ASSERT_EQ(0, peer_recv(P));
+	peer_close(P, 0);
 	/* a peer that does not read: our FIN cannot go; the timeout forces it */
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	memset(data, 'z', sizeof(data));
-	for (int i = 0; i < 60; i++) {
-		ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1460", "\r\n> "));
-		ASSERT_EQ(0, sim_write(S, data, sizeof(data)));
-		ASSERT_EQ(0, sim_expect(S, "\r\nSEND OK\r\n", TMO));
-	}
+	ASSERT_EQ(0, open_tcp_conn(S, P, 0, 0));
+	ASSERT_EQ(0, send_blocks(S, 60, 'z'));
 	t0 = ms_now();
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0,1", "\r\nOK\r\n"));
 	ASSERT_LE(900, ms_now() - t0);
 	/* the port was blocked meanwhile, and serves again */
 	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
-	while (recv(pfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+	while (recv(P->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 		;
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, ack_query_reports_real_unacked)
 {
-	int lport = 0, lfd, pfd, small = 2048, got = 0;
+	int small = 2048, got = 0;
 	unsigned long long total, acked, unacked;
 	char line[128];
-	static char data[1460], sink[65536];
+	static char sink[65536];
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ASSERT_EQ(0, peer_listen(P));
+	setsockopt(P->lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	memset(data, 'x', sizeof(data));
+	ASSERT_EQ(0, open_tcp_conn(S, P, 0, 0));
 	/* the peer does not read: its window closes, bytes stay unacked */
-	for (int i = 0; i < 40; i++) {
-		ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1460", "\r\n> "));
-		ASSERT_EQ(0, sim_write(S, data, sizeof(data)));
-		ASSERT_EQ(0, sim_expect(S, "\r\nSEND OK\r\n", TMO));
-	}
+	ASSERT_EQ(0, send_blocks(S, 40, 'x'));
 	ASSERT_EQ(0, sim_send(S, "AT+QISEND=0,0\r"));
 	ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
 	ASSERT_EQ(3, sscanf(line, "+QISEND: %llu,%llu,%llu", &total, &acked, &unacked));
@@ -754,46 +991,25 @@ TEST_F(qt, ack_query_reports_real_unacked)
 	ASSERT_LT(0ULL, unacked) TH_LOG("%s", line);
 	/* the peer reads everything: all acknowledged */
 	while (got < 40 * 1460) {
-		ssize_t r = recv(pfd, sink, sizeof(sink), 0);
+		ssize_t r = recv(P->fd, sink, sizeof(sink), 0);
 
 		ASSERT_LT(0, r);
 		got += r;
 	}
 	msleep(100);
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 58400,58400,0\r\n\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, buffer_mode_backpressure)
 {
-	int lport = 0, lfd, pfd, urcs = 0;
-	static char big[1 << 20], rd[1600];
+	static unsigned char big[1 << 20], rd[1600];
 	size_t sent = 0, got = 0;
-	char line[128];
+	int urcs = 0;
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START("--rxbuf", "4096");
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	fcntl(pfd, F_SETFL, O_NONBLOCK);
-	{
-		int snd = 16384;
-
-		setsockopt(pfd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-	}
+	START_CONNECTED(0, 0, "--rxbuf", "4096");
 	fill_random(big, sizeof(big), 7);
 	/* the host does not read: the remote sender must block */
-	for (int i = 0; i < 50; i++) {
-		ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
-
-		if (w > 0)
-			sent += w;
-		msleep(10);
-	}
+	peer_flood(P, big, sizeof(big), &sent);
 	ASSERT_GT(sizeof(big), sent);
 	/* one URC only */
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
@@ -801,149 +1017,63 @@ TEST_F(qt, buffer_mode_backpressure)
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,0", "\r\n+QIRD: 4096,0,4096\r\n\r\nOK\r\n"));
 	/* read it all, checking the bytes, while the sender goes on */
 	while (got < sizeof(big)) {
-		int n;
-		char *p;
+		int n, before = urcs;
 
-		if (sent < sizeof(big)) {
-			ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
-
-			if (w > 0)
-				sent += w;
-		}
-		ASSERT_EQ(0, sim_send(S, "AT+QIRD=0,1500\r"));
-		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		if (strncmp(line, "+QIURC: \"recv\",0", 16) == 0) {
-			urcs++;
-			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		}
-		p = strstr(line, "+QIRD: ");
-		ASSERT_NE(NULL, p) TH_LOG("line %s", line);
-		n = atoi(p + 7);
-		if (n) {
-			ASSERT_EQ(n, sim_read(S, rd, n + 2, TMO) - 2);
-			ASSERT_EQ(0, memcmp(rd, big + got, n));
-			got += n;
-		}
-		ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+		peer_push(P, big, sizeof(big), &sent);
+		n = qird_chunk(S, rd, &urcs);
+		ASSERT_LE(0, n);
+		/* at most one URC before each answer */
+		ASSERT_GE(1, urcs - before);
+		ASSERT_EQ(0, memcmp(rd, big + got, n));
+		got += n;
 	}
 	TH_LOG("recv URCs during the drain: %d", urcs);
-	close(pfd);
-	close(lfd);
 }
 
 /* ---- 1 MiB each way ------------------------------------------------------ */
 
 #define MIB (1 << 20)
 
-static int take_push(struct sim *s, const char *line, unsigned char *dst, size_t *got, size_t cap);
-
 TEST_F(qt, direct_push_backpressure)
 {
-	int lport = 0, lfd, pfd, snd = 16384;
 	static unsigned char big[MIB], in[MIB];
-	size_t sent = 0, got = 0;
-	char line[256];
+	struct sink k = { in, 0, sizeof(in) };
+	size_t sent = 0;
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 1));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	fcntl(pfd, F_SETFL, O_NONBLOCK);
-	setsockopt(pfd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	START_CONNECTED(0, 1, NULL);
 	fill_random(big, sizeof(big), 11);
 	/* the host does not read the port: the sender must block */
-	for (int i = 0; i < 50; i++) {
-		ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
-
-		if (w > 0)
-			sent += w;
-		msleep(10);
-	}
+	peer_flood(P, big, sizeof(big), &sent);
 	ASSERT_GT(sizeof(big), sent);
 	/* now it does: everything arrives, in order */
-	while (got < sizeof(big)) {
-		if (sent < sizeof(big)) {
-			ssize_t w = send(pfd, big + sent, sizeof(big) - sent, 0);
-
-			if (w > 0)
-				sent += w;
-		}
-		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
+	while (k.got < sizeof(big)) {
+		peer_push(P, big, sizeof(big), &sent);
+		ASSERT_EQ(0, next_push(S, &k));
 	}
 	ASSERT_EQ(0, memcmp(big, in, sizeof(big)));
-	close(pfd);
-	close(lfd);
 }
 
-
-/* Read one "+QIURC: "recv",id,len" push (after its line) into dst. */
-static int take_push(struct sim *s, const char *line, unsigned char *dst, size_t *got, size_t cap)
-{
-	int id, len;
-
-	if (sscanf(line, "+QIURC: \"recv\",%d,%d", &id, &len) != 2)
-		return -1;
-	if (*got + len > cap)
-		return -1;
-	if (sim_read(s, dst + *got, len, TMO) < 0)
-		return -1;
-	*got += len;
-	return sim_expect(s, "\r\n", TMO);
-}
 
 TEST_F_TIMEOUT(qt, integrity_1mib_buffer_mode, 120)
 {
 	static unsigned char out[MIB], in[MIB + 4096];
 	size_t sent = 0, got = 0;
-	char line[256];
+	int urcs = 0;
 
 	fill_random(out, sizeof(out), 1);
-	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, self->e.port, 0));
+	START_ECHOING(0);
 	while (got < sizeof(out)) {
+		int n;
+
 		if (sent < sizeof(out)) {
-			size_t n = MIN_(1460, sizeof(out) - sent);
-			char c[64];
+			size_t len = MIN_(1460, sizeof(out) - sent);
 
-			snprintf(c, sizeof(c), "AT+QISEND=0,%zu\r", n);
-			ASSERT_EQ(0, sim_send(S, c));
-			for (;;) {
-				ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-				if (!strcmp(line, ">"))
-					break;
-				ASSERT_EQ(0, strncmp(line, "+QIURC: \"recv\",0", 16)) TH_LOG("%s", line);
-			}
-			ASSERT_EQ(0, sim_write(S, out + sent, n));
-			for (;;) {
-				ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-				if (!strcmp(line, "SEND OK"))
-					break;
-				ASSERT_EQ(0, strncmp(line, "+QIURC: \"recv\",0", 16)) TH_LOG("%s", line);
-			}
-			sent += n;
+			ASSERT_EQ(0, send_amid(S, out + sent, len, recv_urc, NULL));
+			sent += len;
 		}
-		ASSERT_EQ(0, sim_send(S, "AT+QIRD=0,1500\r"));
-		for (;;) {
-			int n;
-
-			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-			if (!strncmp(line, "+QIURC: \"recv\",0", 16))
-				continue;
-			ASSERT_EQ(0, strncmp(line, "+QIRD: ", 7)) TH_LOG("%s", line);
-			n = atoi(line + 7);
-			if (n) {
-				ASSERT_EQ(n + 2, sim_read(S, in + got, n + 2, TMO));
-				got += n;
-			}
-			ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
-			break;
-		}
+		n = qird_chunk(S, in + got, &urcs);
+		ASSERT_LE(0, n);
+		got += n;
 	}
 	ASSERT_EQ(sizeof(out), got);
 	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, got));
@@ -954,55 +1084,33 @@ TEST_F_TIMEOUT(qt, integrity_1mib_buffer_mode, 120)
 TEST_F_TIMEOUT(qt, integrity_1mib_direct_push, 120)
 {
 	static unsigned char out[MIB], in[MIB + 4096];
-	size_t sent = 0, got = 0;
-	char line[256];
+	struct sink k = { in, 0, sizeof(in) };
+	size_t sent = 0;
 
 	fill_random(out, sizeof(out), 2);
-	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, self->e.port, 1));
+	START_ECHOING(1);
 	while (sent < sizeof(out)) {
 		size_t n = MIN_(1460, sizeof(out) - sent);
-		char c[64];
 
-		snprintf(c, sizeof(c), "AT+QISEND=0,%zu\r", n);
-		ASSERT_EQ(0, sim_send(S, c));
-		for (;;) {
-			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-			if (!strcmp(line, ">"))
-				break;
-			ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
-		}
-		ASSERT_EQ(0, sim_write(S, out + sent, n));
-		for (;;) {
-			ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-			if (!strcmp(line, "SEND OK"))
-				break;
-			ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
-		}
+		ASSERT_EQ(0, send_amid(S, out + sent, n, take_push, &k));
 		sent += n;
 	}
-	while (got < sizeof(out)) {
-		ASSERT_LT(0, sim_line(S, line, sizeof(line), TMO));
-		ASSERT_EQ(0, take_push(S, line, in, &got, sizeof(in))) TH_LOG("%s", line);
-	}
-	ASSERT_EQ(sizeof(out), got);
-	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, got));
+	while (k.got < sizeof(out))
+		ASSERT_EQ(0, next_push(S, &k));
+	ASSERT_EQ(sizeof(out), k.got);
+	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, k.got));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 }
 
 TEST_F_TIMEOUT(qt, integrity_1mib_transparent, 120)
 {
 	static unsigned char out[MIB], in[MIB];
-	char c[128];
 
 	fill_random(out, sizeof(out), 3);
 	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
 	START("--guard", "300");
 	ASSERT_EQ(0, bringup(S));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", self->e.port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nCONNECT\r\n"));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", self->e.port, 0, 2), "\r\nCONNECT\r\n"));
 	ASSERT_EQ(0, sim_xfer(S, out, sizeof(out), in, sizeof(in), 60000));
 	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, sizeof(in)));
 	msleep(400);
@@ -1016,13 +1124,12 @@ TEST_F_TIMEOUT(qt, integrity_1mib_transparent, 120)
 
 TEST_F(qt, listener_incoming_full)
 {
-	int port = free_port(), fds[12];
-	char c[128], line[128];
+	int port = free_port(tcp_listen), fds[12];
+	char line[128];
 
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP LISTENER\",\"127.0.0.1\",0,%d,1", port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	ASSERT_EQ(0, qiopen(S, 0, "TCP LISTENER", 0, port, 1));
 	/* eleven clients take connectIDs 11 down to 1 */
 	for (int i = 0; i < 11; i++) {
 		int id, sid;
@@ -1043,32 +1150,25 @@ TEST_F(qt, listener_incoming_full)
 	/* both ways on one of them, in direct push mode like its listener */
 	ASSERT_EQ(2, send(fds[3], "hi", 2, 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",8,2\r\nhi\r\n", TMO));
-	ASSERT_EQ(0, cmd(S, "AT+QISEND=8,2", "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "yo", "\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(fds[3], line, 2, TMO));
-	ASSERT_EQ(0, memcmp(line, "yo", 2));
+	ASSERT_EQ(0, qisend(S, 8, "yo", 2));
+	ASSERT_EQ(0, recv_exact(fds[3], "yo"));
 	for (int i = 0; i < 12; i++)
 		close(fds[i]);
 }
 
 TEST_F(qt, udp_service_two_peers)
 {
-	int port = 0, p1 = 0, p2 = 0, u1, u2, fd;
-	struct sockaddr_in to = { .sin_family = AF_INET };
+	int port = free_port(udp_bind), p1 = 0, p2 = 0, u1, u2;
+	struct sockaddr_in to = loopback(port);
 	char c[128], exp[128], buf[64];
 
-	fd = udp_bind(AF_INET, &port);
-	close(fd);
 	u1 = udp_bind(AF_INET, &p1);
 	u2 = udp_bind(AF_INET, &p2);
 	ASSERT_LE(0, u1);
 	ASSERT_LE(0, u2);
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,2,\"UDP SERVICE\",\"127.0.0.1\",0,%d,0", port);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 2,0\r\n"));
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	to.sin_port = htons(port);
+	ASSERT_EQ(0, qiopen(S, 2, "UDP SERVICE", 0, port, 0));
 	ASSERT_EQ(3, sendto(u1, "one", 3, 0, (struct sockaddr *)&to, sizeof(to)));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",2\r\n", TMO));
 	ASSERT_EQ(5, sendto(u2, "two!!", 5, 0, (struct sockaddr *)&to, sizeof(to)));
@@ -1080,11 +1180,9 @@ TEST_F(qt, udp_service_two_peers)
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=2", "\r\n+QIRD: 0\r\n\r\nOK\r\n"));
 	/* sends reach each peer */
 	snprintf(c, sizeof(c), "AT+QISEND=2,2,\"127.0.0.1\",%d", p2);
-	ASSERT_EQ(0, cmd(S, c, "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "to", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, send_payload(S, c, "to", 2, "SEND OK"));
 	snprintf(c, sizeof(c), "AT+QISEND=2,3,\"127.0.0.1\",%d", p1);
-	ASSERT_EQ(0, cmd(S, c, "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "for", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, send_payload(S, c, "for", 3, "SEND OK"));
 	ASSERT_EQ(3, recv(u1, buf, sizeof(buf), 0));
 	ASSERT_EQ(0, memcmp(buf, "for", 3));
 	ASSERT_EQ(2, recv(u2, buf, sizeof(buf), 0));
@@ -1105,14 +1203,13 @@ TEST_F(qt, udp_client)
 	int p1 = 0, u1;
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
-	char c[128], buf[64];
+	char buf[64];
 
 	u1 = udp_bind(AF_INET, &p1);
 	ASSERT_LE(0, u1);
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,6,\"UDP\",\"127.0.0.1\",%d,0,0", p1);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 6,0\r\n"));
+	ASSERT_EQ(0, qiopen(S, 6, "UDP", p1, 0, 0));
 	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=6,\"414243\"", "\r\nSEND OK\r\n"));
 	ASSERT_EQ(3, recvfrom(u1, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl));
 	ASSERT_EQ(0, memcmp(buf, "ABC", 3));
@@ -1134,8 +1231,7 @@ TEST_F(qt, ipv6_loopback)
 	ASSERT_EQ(0, bringup(S));
 	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"::1\",%d,0,1", e->port);
 	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
-	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,3", "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "six", "\r\nSEND OK\r\n"));
+	ASSERT_EQ(0, qisend(S, 0, "six", 3));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0,3\r\nsix\r\n", TMO));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 }
@@ -1198,124 +1294,66 @@ TEST_F(qt, fault_garble)
 
 TEST_F(qt, fault_fail_open)
 {
-	int lport = 0, lfd;
-	char c[128];
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
 	ASSERT_EQ(0, sim_ctl(S, "fail-open 569", NULL, 0));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0", lport);
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,569\r\n"));
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", P->port, 0, 0), "\r\nOK\r\n\r\n+QIOPEN: 0,569\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 569, operation timeout\r\n\r\nOK\r\n"));
 	/* once only */
-	ASSERT_EQ(0, cmd(S, c, "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n"));
+	ASSERT_EQ(0, open_tcp(S, 0, P->port, 0));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 	ASSERT_EQ(0, sim_ctl(S, "fail-open 566", NULL, 0));
-	snprintf(c, sizeof(c), "AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,2", lport);
-	ASSERT_EQ(0, cmd(S, c, "\r\nERROR\r\n"));
-	close(lfd);
+	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", P->port, 0, 2), "\r\nERROR\r\n"));
 }
 
 TEST_F(qt, fault_send_fail)
 {
-	int lport = 0, lfd, pfd;
-	char buf[8];
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	START_CONNECTED(0, 0, NULL);
 	ASSERT_EQ(0, sim_ctl(S, "send-fail 2", NULL, 0));
-	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,2", "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "aa", "\r\nSEND FAIL\r\n"));
+	ASSERT_EQ(0, send_payload(S, "AT+QISEND=0,2", "aa", 2, "SEND FAIL"));
 	ASSERT_EQ(0, cmd(S, "AT+QISENDEX=0,\"6262\"", "\r\nSEND FAIL\r\n"));
-	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,2", "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "cc", "\r\nSEND OK\r\n"));
-	ASSERT_EQ(0, recv_all(pfd, buf, 2, TMO));
-	ASSERT_EQ(0, memcmp(buf, "cc", 2));
-	close(pfd);
-	close(lfd);
+	ASSERT_EQ(0, qisend(S, 0, "cc", 2));
+	ASSERT_EQ(0, recv_exact(P->fd, "cc"));
 }
 
 TEST_F(qt, fault_urc_closed)
 {
-	int lport = 0, lfd, pfd;
-	char buf[8];
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	ASSERT_EQ(0, sim_ctl(S, "urc closed 0", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"closed\",0\r\n", TMO));
+	START_CONNECTED(0, 0, NULL);
+	ASSERT_EQ(0, ctl_expect(S, "urc closed 0", "\r\n+QIURC: \"closed\",0\r\n"));
 	/* the real socket is gone too */
-	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, peer_recv(P));
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,1", "\r\nERROR\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 	ASSERT_NE(0, sim_ctl(S, "urc closed 12", NULL, 0));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, fault_urc_pdpdeact)
 {
-	int lport = 0, lfd, pfd;
-	char buf[8];
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	ASSERT_EQ(0, sim_ctl(S, "urc pdpdeact 1", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"pdpdeact\",1\r\n", TMO));
-	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	START_CONNECTED(0, 0, NULL);
+	ASSERT_EQ(0, ctl_expect(S, "urc pdpdeact 1", "\r\n+QIURC: \"pdpdeact\",1\r\n"));
+	ASSERT_EQ(0, peer_recv(P));
 	ASSERT_EQ(0, cmd(S, "AT+QIACT?", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIDEACT=1", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QIACT=1", "\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, fault_urc_incoming_full)
 {
 	START(NULL);
 	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, sim_ctl(S, "urc incoming-full 3", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"incoming full\",3\r\n", TMO));
+	ASSERT_EQ(0, ctl_expect(S, "urc incoming-full 3", "\r\n+QIURC: \"incoming full\",3\r\n"));
 	ASSERT_NE(0, sim_ctl(S, "urc bogus 1", NULL, 0));
 }
 
 TEST_F(qt, fault_reboot)
 {
-	int lport = 0, lfd, pfd;
-	char buf[8];
-
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
-	ASSERT_EQ(0, sim_ctl(S, "reboot", NULL, 0));
-	ASSERT_EQ(0, sim_expect(S, "\r\nRDY\r\n", TMO));
-	ASSERT_EQ(0, recv(pfd, buf, sizeof(buf), 0));
+	START_CONNECTED(0, 0, NULL);
+	ASSERT_EQ(0, ctl_expect(S, "reboot", "\r\nRDY\r\n"));
+	ASSERT_EQ(0, peer_recv(P));
 	ASSERT_EQ(0, ecmd(S, "AT+QISTATE?", "\r\nOK\r\n"));
 	ASSERT_EQ(0, ecmd(S, "AT+QIACT?", "\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, fault_cme)
@@ -1398,18 +1436,11 @@ TEST_F(qt, bad_input)
 
 TEST_F(qt, send_cancel_and_overflow)
 {
-	int lport = 0, lfd = tcp_listen(AF_INET, &lport), pfd;
 	static char junk[1600];
 
-	ASSERT_LE(0, lfd);
-	START(NULL);
-	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	START_CONNECTED(0, 0, NULL);
 	/* ESC cancels a send */
-	ASSERT_EQ(0, cmd(S, "AT+QISEND=0", "\r\n> "));
-	ASSERT_EQ(0, sim_cmd(S, "abc\x1b", "\r\nERROR\r\n"));
+	ASSERT_EQ(0, send_payload(S, "AT+QISEND=0", "abc\x1b", 4, "ERROR"));
 	ASSERT_EQ(0, cmd(S, "AT+QIGETERROR", "\r\n+QIGETERROR: 571, cancel sending\r\n\r\nOK\r\n"));
 	/* more than 1460 bytes before Ctrl-Z is refused */
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=0", "\r\n> "));
@@ -1418,8 +1449,6 @@ TEST_F(qt, send_cancel_and_overflow)
 	ASSERT_EQ(0, sim_cmd(S, "\x1a", "\r\nERROR\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 0,0,0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT", "\r\nOK\r\n"));
-	close(pfd);
-	close(lfd);
 }
 
 /* Random command-shaped garbage: the simulator must survive and recover. */
@@ -1507,27 +1536,21 @@ TEST_F(qt, baud_throttle)
 
 TEST_F(qt, chunk_one_byte)
 {
-	int lport = 0, lfd, pfd;
 	static char big[1500], got[1504];
 
-	lfd = tcp_listen(AF_INET, &lport);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, peer_listen(P));
 	START("--chunk", "1");
 	ASSERT_EQ(0, ecmd(S, "ATI", "\r\nQuectel\r\nEC25\r\nRevision: EC25EFAR06A06M4G\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, bringup(S));
-	ASSERT_EQ(0, open_tcp(S, 0, lport, 0));
-	pfd = accept_tmo(lfd, TMO);
-	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, open_tcp_conn(S, P, 0, 0));
 	fill_random(big, sizeof(big), 9);
-	ASSERT_EQ((ssize_t)sizeof(big), send(pfd, big, sizeof(big), 0));
+	ASSERT_EQ((ssize_t)sizeof(big), send(P->fd, big, sizeof(big), 0));
 	ASSERT_EQ(0, sim_expect(S, "\r\n+QIURC: \"recv\",0\r\n", TMO));
 	msleep(50);
 	ASSERT_EQ(0, cmd(S, "AT+QIRD=0,1500", "\r\n+QIRD: 1500\r\n"));
 	ASSERT_EQ(1502, sim_read(S, got, 1502, TMO));
 	ASSERT_EQ(0, memcmp(got, big, 1500));
 	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
-	close(pfd);
-	close(lfd);
 }
 
 TEST_F(qt, latency)

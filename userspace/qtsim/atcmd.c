@@ -6,32 +6,78 @@
  * ends with one final result, like a module's.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "atcmd.h"
 #include "sim.h"
 
-static enum at_result run_one(const char *name, enum at_kind kind, char *raw,
-			      const struct at_cmd *const *tables)
+static enum at_result run_setting(const struct at_setting *s, enum at_kind kind,
+				  const struct at_args *a)
 {
-	struct at_args a = { 0 };
+	long v;
+
+	if (s->err)
+		*s->err = 0;
+	switch (kind) {
+	case AT_QUERY:
+		if (s->show)
+			s->show(s->name, *s->var);
+		else
+			out_line("%s: %d", s->name, *s->var);
+		return R_OK;
+	case AT_TEST:
+		out_line("%s: %s", s->name, s->test);
+		return R_OK;
+	case AT_SET:
+		if (a && a->n == 1 && at_int(a, 0, s->min, s->max, &v) == 0 &&
+		    (!s->valid || s->valid(v))) {
+			*s->var = v;
+			return R_OK;
+		}
+		break;
+	default:
+		break;
+	}
+	if (s->err)
+		*s->err = s->err_code;
+	return R_ERROR;
+}
+
+enum at_result at_report(enum at_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (kind == AT_TEST)
+		return R_OK;
+	if (kind != AT_EXEC)
+		return R_ERROR;
+	va_start(ap, fmt);
+	out_vline(fmt, ap);
+	va_end(ap);
+	return R_OK;
+}
+
+static enum at_result run_one(const char *name, enum at_kind kind, char *raw,
+			      const struct at_table *const *tables)
+{
+	struct at_args a = { 0 }, *ap = &a;
 	char copy[1100];
 
 	if (kind == AT_SET) {
 		/* at_split writes into its argument; keep raw intact. */
 		snprintf(copy, sizeof(copy), "%s", raw);
 		if (at_split(copy, &a) < 0)
-			a.n = -1;	/* malformed: each handler says ERROR */
+			ap = NULL;	/* malformed: each handler says ERROR */
 	}
 	for (; *tables; tables++) {
-		for (const struct at_cmd *c = *tables; c->name; c++) {
-			if (strcmp(c->name, name))
-				continue;
-			if (a.n < 0)
-				return c->fn(kind, NULL, raw);
-			return c->fn(kind, &a, raw);
-		}
+		for (const struct at_cmd *c = (*tables)->cmds; c->name; c++)
+			if (!strcmp(c->name, name))
+				return c->fn(kind, ap, raw);
+		for (const struct at_setting *s = (*tables)->settings; s && s->name; s++)
+			if (!strcmp(s->name, name))
+				return run_setting(s, kind, ap);
 	}
 	return R_UNKNOWN;
 }
@@ -50,7 +96,7 @@ static char *ext_end(char *p)
 	return p;
 }
 
-void at_run_line(char *line, const struct at_cmd *const *tables)
+void at_run_line(char *line, const struct at_table *const *tables)
 {
 	char *p = at_prefix(line);
 	enum at_result r = R_OK;

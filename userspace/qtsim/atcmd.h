@@ -21,11 +21,46 @@ struct at_cmd {
 	enum at_result (*fn)(enum at_kind kind, struct at_args *a, char *raw);
 };
 
-/* tables: NULL-terminated list of tables, each ended by a {NULL} entry */
-void at_run_line(char *line, const struct at_cmd *const *tables);
+/*
+ * An integer setting, one table row: AT+X? answers "+X: <value>", AT+X=?
+ * "+X: <test>", AT+X=<n> stores n if it is in [min, max]; anything else
+ * (the bare AT+X, a missing or extra parameter) is ERROR.
+ */
+struct at_setting {
+	const char *name;	/* "+CMEE" */
+	int *var;
+	long min, max;
+	const char *test;	/* "(0-2)" */
+	/* optional: print the AT+X? answer instead of "+X: <value>" */
+	void (*show)(const char *name, int value);
+	/* optional: non-zero if n (already in [min, max]) is accepted */
+	int (*valid)(long n);
+	/*
+	 * optional: where a dialect keeps the error code of its last
+	 * command (AT+QIGETERROR): 0 after success, err_code after ERROR
+	 */
+	int *err;
+	int err_code;
+};
+
+/* A command set: handlers, and settings; each ended by a {NULL} entry. */
+struct at_table {
+	const struct at_cmd *cmds;
+	const struct at_setting *settings;
+};
+
+/* tables: NULL-terminated list of command sets, searched in order */
+void at_run_line(char *line, const struct at_table *const *tables);
+
+/*
+ * A command that only reports: the bare AT+X prints the line, AT+X=? is
+ * OK without one, every other form is ERROR.
+ */
+enum at_result at_report(enum at_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The 3GPP / V.25ter basics (basic.c). */
-extern const struct at_cmd basic_cmds[];
+extern const struct at_table basic_table;
 void basic_reset(void);
 /* Registered (home or roaming), attached and at full functionality. */
 int basic_registered(void);

@@ -15,7 +15,7 @@
 
 static int creg_n, cgreg_n, cereg_n, cmee, cgatt = 1, cfun = 1;
 static int reg_stat = 1;	/* 0 not registered, 1 home, 2 searching, 3 denied, 5 roaming */
-static long ipr = 115200;
+static int ipr = 115200;
 
 void basic_reset(void)
 {
@@ -25,16 +25,22 @@ void basic_reset(void)
 	reg_stat = 1;
 }
 
+/* Home or roaming: there is a cell to report. */
+static int on_network(void)
+{
+	return reg_stat == 1 || reg_stat == 5;
+}
+
 int basic_registered(void)
 {
-	return (reg_stat == 1 || reg_stat == 5) && cgatt && cfun == 1;
+	return on_network() && cgatt && cfun == 1;
 }
 
 static void reg_urc(const char *name, int n)
 {
 	if (n == 1)
 		out_urc("%s: %d", name, reg_stat);
-	else if (n == 2 && (reg_stat == 1 || reg_stat == 5))
+	else if (n == 2 && on_network())
 		out_urc("%s: %d,\"1A2B\",\"0C3D4E5F\",7", name, reg_stat);
 	else if (n == 2)
 		out_urc("%s: %d", name, reg_stat);
@@ -132,48 +138,28 @@ static enum at_result c_gsn(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_TEST)
-		return R_OK;
-	if (k != AT_EXEC)
-		return R_ERROR;
-	out_line("%s", opt.imei);
-	return R_OK;
+	return at_report(k, "%s", opt.imei);
 }
 
 static enum at_result c_gmi(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_TEST)
-		return R_OK;
-	if (k != AT_EXEC)
-		return R_ERROR;
-	out_line("Quectel");
-	return R_OK;
+	return at_report(k, "Quectel");
 }
 
 static enum at_result c_gmm(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_TEST)
-		return R_OK;
-	if (k != AT_EXEC)
-		return R_ERROR;
-	out_line("%s", opt.model);
-	return R_OK;
+	return at_report(k, "%s", opt.model);
 }
 
 static enum at_result c_gmr(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_TEST)
-		return R_OK;
-	if (k != AT_EXEC)
-		return R_ERROR;
-	out_line("%s", revision());
-	return R_OK;
+	return at_report(k, "%s", revision());
 }
 
 static enum at_result c_cpin(enum at_kind k, struct at_args *a, char *raw)
@@ -187,47 +173,13 @@ static enum at_result c_cpin(enum at_kind k, struct at_args *a, char *raw)
 	return R_OK;
 }
 
-/* +CREG / +CGREG / +CEREG share one shape: <n>,<stat>[,<lac>,<ci>,<act>] */
-static enum at_result reg(const char *name, int *n, enum at_kind k, struct at_args *a)
+/* AT+CREG? / +CGREG? / +CEREG?: <n>,<stat>[,<lac>,<ci>,<act>] */
+static void reg_show(const char *name, int n)
 {
-	long v;
-
-	switch (k) {
-	case AT_QUERY:
-		if (*n == 2 && (reg_stat == 1 || reg_stat == 5))
-			out_line("%s: 2,%d,\"1A2B\",\"0C3D4E5F\",7", name, reg_stat);
-		else
-			out_line("%s: %d,%d", name, *n, reg_stat);
-		return R_OK;
-	case AT_TEST:
-		out_line("%s: (0-2)", name);
-		return R_OK;
-	case AT_SET:
-		if (!a || a->n != 1 || at_int(a, 0, 0, 2, &v) < 0)
-			return R_ERROR;
-		*n = v;
-		return R_OK;
-	default:
-		return R_ERROR;
-	}
-}
-
-static enum at_result c_creg(enum at_kind k, struct at_args *a, char *raw)
-{
-	(void)raw;
-	return reg("+CREG", &creg_n, k, a);
-}
-
-static enum at_result c_cgreg(enum at_kind k, struct at_args *a, char *raw)
-{
-	(void)raw;
-	return reg("+CGREG", &cgreg_n, k, a);
-}
-
-static enum at_result c_cereg(enum at_kind k, struct at_args *a, char *raw)
-{
-	(void)raw;
-	return reg("+CEREG", &cereg_n, k, a);
+	if (n == 2 && on_network())
+		out_line("%s: 2,%d,\"1A2B\",\"0C3D4E5F\",7", name, reg_stat);
+	else
+		out_line("%s: %d,%d", name, n, reg_stat);
 }
 
 static enum at_result c_csq(enum at_kind k, struct at_args *a, char *raw)
@@ -243,58 +195,20 @@ static enum at_result c_csq(enum at_kind k, struct at_args *a, char *raw)
 	return R_OK;
 }
 
-static enum at_result c_cgatt(enum at_kind k, struct at_args *a, char *raw)
-{
-	long v;
-
-	(void)raw;
-	switch (k) {
-	case AT_QUERY:
-		out_line("+CGATT: %d", cgatt);
-		return R_OK;
-	case AT_TEST:
-		out_line("+CGATT: (0,1)");
-		return R_OK;
-	case AT_SET:
-		if (!a || a->n != 1 || at_int(a, 0, 0, 1, &v) < 0)
-			return R_ERROR;
-		cgatt = v;
-		return R_OK;
-	default:
-		return R_ERROR;
-	}
-}
-
-static enum at_result c_ipr(enum at_kind k, struct at_args *a, char *raw)
+/*
+ * AT+IPR: the rates a module accepts (0: autobauding). The pty has no
+ * real rate; --baud paces it.
+ */
+static int ipr_valid(long v)
 {
 	static const long rates[] = { 0, 4800, 9600, 19200, 38400, 57600, 115200,
 				      230400, 460800, 921600, 3000000, 3686400,
 				      4000000 };
-	long v;
 
-	(void)raw;
-	switch (k) {
-	case AT_QUERY:
-		out_line("+IPR: %ld", ipr);
-		return R_OK;
-	case AT_TEST:
-		out_line("+IPR: (0,4800,9600,19200,38400,57600,115200,230400,"
-			 "460800,921600,3000000,3686400,4000000)");
-		return R_OK;
-	case AT_SET:
-		if (!a || a->n != 1 || at_int(a, 0, 0, 4000000, &v) < 0)
-			return R_ERROR;
-		for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
-			if (rates[i] == v) {
-				/* The pty has no real rate; --baud paces it. */
-				ipr = v;
-				return R_OK;
-			}
-		}
-		return R_ERROR;
-	default:
-		return R_ERROR;
-	}
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+		if (rates[i] == v)
+			return 1;
+	return 0;
 }
 
 static enum at_result c_cfun(enum at_kind k, struct at_args *a, char *raw)
@@ -332,28 +246,6 @@ static enum at_result c_cfun(enum at_kind k, struct at_args *a, char *raw)
 	}
 }
 
-static enum at_result c_cmee(enum at_kind k, struct at_args *a, char *raw)
-{
-	long v;
-
-	(void)raw;
-	switch (k) {
-	case AT_QUERY:
-		out_line("+CMEE: %d", cmee);
-		return R_OK;
-	case AT_TEST:
-		out_line("+CMEE: (0-2)");
-		return R_OK;
-	case AT_SET:
-		if (!a || a->n != 1 || at_int(a, 0, 0, 2, &v) < 0)
-			return R_ERROR;
-		cmee = v;
-		return R_OK;
-	default:
-		return R_ERROR;
-	}
-}
-
 static enum at_result c_cops(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
@@ -369,22 +261,14 @@ static enum at_result c_cimi(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_EXEC)
-		out_line("460011234567890");
-	else if (k != AT_TEST)
-		return R_ERROR;
-	return R_OK;
+	return at_report(k, "460011234567890");
 }
 
 static enum at_result c_qccid(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_EXEC)
-		out_line("+QCCID: 89860112345678901234");
-	else if (k != AT_TEST)
-		return R_ERROR;
-	return R_OK;
+	return at_report(k, "+QCCID: 89860112345678901234");
 }
 
 static enum at_result c_qurccfg(enum at_kind k, struct at_args *a, char *raw)
@@ -397,7 +281,7 @@ static enum at_result c_qurccfg(enum at_kind k, struct at_args *a, char *raw)
 	return R_OK;
 }
 
-const struct at_cmd basic_cmds[] = {
+static const struct at_cmd basic_cmds[] = {
 	{ "E", c_echo },
 	{ "V", c_verbose },
 	{ "Q", c_ok_0 },
@@ -418,17 +302,26 @@ const struct at_cmd basic_cmds[] = {
 	{ "+GMR", c_gmr },
 	{ "+CGMR", c_gmr },
 	{ "+CPIN", c_cpin },
-	{ "+CREG", c_creg },
-	{ "+CGREG", c_cgreg },
-	{ "+CEREG", c_cereg },
 	{ "+CSQ", c_csq },
-	{ "+CGATT", c_cgatt },
-	{ "+IPR", c_ipr },
 	{ "+CFUN", c_cfun },
-	{ "+CMEE", c_cmee },
 	{ "+COPS", c_cops },
 	{ "+CIMI", c_cimi },
 	{ "+QCCID", c_qccid },
 	{ "+QURCCFG", c_qurccfg },
 	{ NULL, NULL }
 };
+
+/* name, variable, min, max, then the other fields by name */
+static const struct at_setting basic_settings[] = {
+	{ "+CREG", &creg_n, 0, 2, .test = "(0-2)", .show = reg_show },
+	{ "+CGREG", &cgreg_n, 0, 2, .test = "(0-2)", .show = reg_show },
+	{ "+CEREG", &cereg_n, 0, 2, .test = "(0-2)", .show = reg_show },
+	{ "+CGATT", &cgatt, 0, 1, .test = "(0,1)" },
+	{ "+CMEE", &cmee, 0, 2, .test = "(0-2)" },
+	{ "+IPR", &ipr, 0, 4000000, .valid = ipr_valid,
+	  .test = "(0,4800,9600,19200,38400,57600,115200,230400,460800,921600,"
+		  "3000000,3686400,4000000)" },
+	{ NULL }
+};
+
+const struct at_table basic_table = { basic_cmds, basic_settings };

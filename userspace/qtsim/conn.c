@@ -263,6 +263,35 @@ static void connect_done(struct conn *c)
 	dialect->opened(c, r == 566 ? errcode(e) : r);
 }
 
+/* A bind that failed: 573 if the port is in use, else 556; the socket is closed. */
+static int bind_error(struct conn *c)
+{
+	int r = errno == EADDRINUSE ? 573 : 556;
+
+	close_fd(c);
+	return r;
+}
+
+/* A TCP listener or a UDP service on lport of host's address. */
+static int open_server(struct conn *c, const struct addrinfo *res, const char *host, int lport)
+{
+	int tcp = c->type == CT_TCP_LISTENER;
+
+	if (new_socket(c, res->ai_family, tcp ? SOCK_STREAM : SOCK_DGRAM) < 0)
+		return 554;
+	if (bind_local(c, 0, res->ai_addr, res->ai_addrlen, lport) < 0)
+		return bind_error(c);
+	if (tcp && listen(c->fd, 16) < 0) {
+		close_fd(c);
+		return 557;
+	}
+	c->state = tcp ? CS_LISTENING : CS_CONNECTED;
+	fill_local(c);
+	snprintf(c->ip, sizeof(c->ip), "%s", host);
+	c->rport = 0;
+	return 0;
+}
+
 int conn_open(struct conn *c, const char *host, int rport, int lport)
 {
 	struct addrinfo hints = { 0 }, *res;
@@ -286,45 +315,14 @@ int conn_open(struct conn *c, const char *host, int rport, int lport)
 		return r;
 
 	case CT_TCP_LISTENER:
-		if (new_socket(c, res->ai_family, SOCK_STREAM) < 0)
-			return 554;
-		if (bind_local(c, 0, res->ai_addr, res->ai_addrlen, lport) < 0) {
-			r = errno == EADDRINUSE ? 573 : 556;
-			close_fd(c);
-			return r;
-		}
-		if (listen(c->fd, 16) < 0) {
-			close_fd(c);
-			return 557;
-		}
-		c->state = CS_LISTENING;
-		fill_local(c);
-		snprintf(c->ip, sizeof(c->ip), "%s", host);
-		c->rport = 0;
-		return 0;
-
 	case CT_UDP_SERVICE:
-		if (new_socket(c, res->ai_family, SOCK_DGRAM) < 0)
-			return 554;
-		if (bind_local(c, 0, res->ai_addr, res->ai_addrlen, lport) < 0) {
-			r = errno == EADDRINUSE ? 573 : 556;
-			close_fd(c);
-			return r;
-		}
-		c->state = CS_CONNECTED;
-		fill_local(c);
-		snprintf(c->ip, sizeof(c->ip), "%s", host);
-		c->rport = 0;
-		return 0;
+		return open_server(c, res, host, lport);
 
 	case CT_UDP:
 		if (new_socket(c, res->ai_family, SOCK_DGRAM) < 0)
 			return 554;
-		if (lport && bind_local(c, res->ai_family, NULL, 0, lport) < 0) {
-			r = errno == EADDRINUSE ? 573 : 556;
-			close_fd(c);
-			return r;
-		}
+		if (lport && bind_local(c, res->ai_family, NULL, 0, lport) < 0)
+			return bind_error(c);
 		set_port(res->ai_addr, rport);
 		if (connect(c->fd, res->ai_addr, res->ai_addrlen) < 0) {
 			r = errcode(errno);

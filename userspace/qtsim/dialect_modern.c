@@ -86,6 +86,20 @@ static enum at_result fail(int code)
 	return R_ERROR;
 }
 
+/*
+ * A TCP/IP command starts with no error recorded; its test form (AT+X=?)
+ * only lists its parameters. Non-zero: this was the test form.
+ */
+static int test_form(enum at_kind k, const char *params)
+{
+	last_err = 0;
+	if (k != AT_TEST)
+		return 0;
+	if (params)
+		out_line("%s", params);
+	return 1;
+}
+
 static const char *service_name(enum conn_type t)
 {
 	switch (t) {
@@ -185,11 +199,8 @@ static enum at_result c_qicsgp(enum at_kind k, struct at_args *a, char *raw)
 	struct context *x;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)");
+	if (test_form(k, "+QICSGP: (1-16),(1-3),<APN>,<username>,<password>,(0-3)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || at_int(a, 0, 1, NCTX, &ctx) < 0)
 		return fail(552);
 	x = &ctxs[ctx];
@@ -238,11 +249,8 @@ static enum at_result c_qiact(enum at_kind k, struct at_args *a, char *raw)
 	int n = 0;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QIACT: (1-16)");
+	if (test_form(k, "+QIACT: (1-16)"))
 		return R_OK;
-	}
 	if (k == AT_QUERY) {
 		char lines[16 * 64] = "", ip[48];
 		size_t len = 0;
@@ -304,11 +312,8 @@ static enum at_result c_qideact(enum at_kind k, struct at_args *a, char *raw)
 	long ctx;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QIDEACT: (1-16)");
+	if (test_form(k, "+QIDEACT: (1-16)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n != 1 || at_int(a, 0, 1, NCTX, &ctx) < 0)
 		return fail(552);
 	/* Deactivation closes every socket of the context, silently. */
@@ -319,6 +324,20 @@ static enum at_result c_qideact(enum at_kind k, struct at_args *a, char *raw)
 
 /* ---- AT+QIOPEN / AT+QICLOSE --------------------------------------- */
 
+/*
+ * An AT+QIOPEN whose outcome is known at once (but for a transparent
+ * CONNECT): ERROR in transparent mode, else OK, then "+QIOPEN: <id>,<err>".
+ */
+static enum at_result open_result(long id, int mode, int err)
+{
+	if (mode == 2 && err)
+		return fail(err);
+	last_err = err;
+	out_final("OK");
+	out_urc("+QIOPEN: %ld,%d", id, err);
+	return R_DONE;
+}
+
 static enum at_result c_qiopen(enum at_kind k, struct at_args *a, char *raw)
 {
 	long ctx, id, rport, lport, mode;
@@ -328,12 +347,9 @@ static enum at_result c_qiopen(enum at_kind k, struct at_args *a, char *raw)
 	int r, e;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QIOPEN: (1-16),(0-11),\"TCP/UDP/TCP LISTENER/UDP SERVICE\","
-			 "\"<IP_address>/<domain_name>\",<remote_port>,<local_port>,(0-2)");
+	if (test_form(k, "+QIOPEN: (1-16),(0-11),\"TCP/UDP/TCP LISTENER/UDP SERVICE\","
+			 "\"<IP_address>/<domain_name>\",<remote_port>,<local_port>,(0-2)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 5 || a->n > 7 ||
 	    at_int(a, 0, 1, NCTX, &ctx) < 0 || at_int(a, 1, 0, NCONN - 1, &id) < 0 ||
 	    at_str(a, 2, 16, &svc) < 0 || at_str(a, 3, 255, &host) < 0 || !*host ||
@@ -366,12 +382,7 @@ static enum at_result c_qiopen(enum at_kind k, struct at_args *a, char *raw)
 	if (fault_take_fail_open(&e) || !ctxs[ctx].active) {
 		if (!e)
 			e = 561;	/* no PDP context to open it in */
-		if (mode == 2)
-			return fail(e);
-		last_err = e;
-		out_final("OK");
-		out_urc("+QIOPEN: %ld,%d", id, e);
-		return R_DONE;
+		return open_result(id, mode, e);
 	}
 
 	c = conn_new(id, type);
@@ -391,20 +402,13 @@ static enum at_result c_qiopen(enum at_kind k, struct at_args *a, char *raw)
 	}
 	if (r > 0) {
 		conn_free(c);
-		if (mode == 2)
-			return fail(r);
-		last_err = r;
-		out_final("OK");
-		out_urc("+QIOPEN: %ld,%d", id, r);
-		return R_DONE;
+		return open_result(id, mode, r);
 	}
 	if (mode == 2) {
 		enter_transparent(c);
 		return R_DONE;
 	}
-	out_final("OK");
-	out_urc("+QIOPEN: %ld,0", id);
-	return R_DONE;
+	return open_result(id, mode, 0);
 }
 
 static void m_opened(struct conn *c, int err)
@@ -434,11 +438,8 @@ static enum at_result c_qiclose(enum at_kind k, struct at_args *a, char *raw)
 	struct conn *c;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QICLOSE: (0-11),(0-65535)");
+	if (test_form(k, "+QICLOSE: (0-11),(0-65535)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 1 || a->n > 2 ||
 	    at_int(a, 0, 0, NCONN - 1, &id) < 0 ||
 	    at_int_opt(a, 1, 0, 65535, 10, &tmo) < 0)
@@ -473,8 +474,7 @@ static enum at_result c_qistate(enum at_kind k, struct at_args *a, char *raw)
 	size_t len = 0;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST)
+	if (test_form(k, NULL))
 		return R_OK;
 	if (k == AT_SET) {
 		if (!a || a->n != 2 || at_int(a, 0, 0, 1, &qt) < 0 ||
@@ -508,11 +508,8 @@ static enum at_result c_qisend(enum at_kind k, struct at_args *a, char *raw)
 	struct conn *c;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QISEND: (0-11),(0-1460)");
+	if (test_form(k, "+QISEND: (0-11),(0-1460)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 1 || a->n == 3 || a->n > 4 ||
 	    at_int(a, 0, 0, NCONN - 1, &id) < 0 ||
 	    at_int_opt(a, 1, 0, SEND_MAX, -1, &len) < 0)
@@ -614,11 +611,8 @@ static enum at_result c_qisendex(enum at_kind k, struct at_args *a, char *raw)
 	long id;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QISENDEX: (0-11),<hex_string>");
+	if (test_form(k, "+QISENDEX: (0-11),<hex_string>"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n != 2 || at_int(a, 0, 0, NCONN - 1, &id) < 0 ||
 	    at_str(a, 1, HEX_MAX, &hex) < 0)
 		return fail(552);
@@ -652,11 +646,8 @@ static enum at_result c_qird(enum at_kind k, struct at_args *a, char *raw)
 	size_t n;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QIRD: (0-11),(0-1500)");
+	if (test_form(k, "+QIRD: (0-11),(0-1500)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 1 || a->n > 2 ||
 	    at_int(a, 0, 0, NCONN - 1, &id) < 0 ||
 	    at_int_opt(a, 1, 0, READ_MAX, -1, &len) < 0)
@@ -716,11 +707,8 @@ static enum at_result c_qiswtmd(enum at_kind k, struct at_args *a, char *raw)
 	long id, mode;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QISWTMD: (0-11),(0-2)");
+	if (test_form(k, "+QISWTMD: (0-11),(0-2)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n != 2 || at_int(a, 0, 0, NCONN - 1, &id) < 0 ||
 	    at_int(a, 1, 0, 2, &mode) < 0)
 		return fail(552);
@@ -793,11 +781,8 @@ static enum at_result c_qping(enum at_kind k, struct at_args *a, char *raw)
 	const char *host;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QPING: (1-16),<host>,(1-255),(1-10)");
+	if (test_form(k, "+QPING: (1-16),<host>,(1-255),(1-10)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 2 || a->n > 4 ||
 	    at_int(a, 0, 1, NCTX, &ctx) < 0 || at_str(a, 1, 255, &host) < 0 || !*host ||
 	    at_int_opt(a, 2, 1, 255, 4, &tmo) < 0 || at_int_opt(a, 3, 1, 10, 4, &num) < 0)
@@ -815,40 +800,12 @@ static enum at_result c_qping(enum at_kind k, struct at_args *a, char *raw)
 
 /* ---- small ones ---------------------------------------------------- */
 
-static enum at_result c_qisde(enum at_kind k, struct at_args *a, char *raw)
-{
-	long v;
-
-	(void)raw;
-	last_err = 0;
-	switch (k) {
-	case AT_TEST:
-		out_line("+QISDE: (0,1)");
-		return R_OK;
-	case AT_QUERY:
-		out_line("+QISDE: %d", qisde);
-		return R_OK;
-	case AT_SET:
-		if (!a || a->n != 1 || at_int(a, 0, 0, 1, &v) < 0)
-			return fail(552);
-		qisde = v;
-		return R_OK;
-	default:
-		return fail(552);
-	}
-}
-
 static enum at_result c_qigeterror(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	if (k == AT_TEST)
-		return R_OK;
-	if (k != AT_EXEC)
-		return R_ERROR;
 	/* spec/001 section 3.8 prints a space after the comma */
-	out_line("+QIGETERROR: %d, %s", last_err, errtext(last_err));
-	return R_OK;
+	return at_report(k, "+QIGETERROR: %d, %s", last_err, errtext(last_err));
 }
 
 static enum at_result c_qicfg(enum at_kind k, struct at_args *a, char *raw)
@@ -859,13 +816,10 @@ static enum at_result c_qicfg(enum at_kind k, struct at_args *a, char *raw)
 	long min = 0, max = 1;
 
 	(void)raw;
-	last_err = 0;
-	if (k == AT_TEST) {
-		out_line("+QICFG: \"transpktsize\",(1-1460)\r\n"
+	if (test_form(k, "+QICFG: \"transpktsize\",(1-1460)\r\n"
 			 "+QICFG: \"transwaittm\",(0-20)\r\n"
-			 "+QICFG: \"recvind\",(0,1)");
+			 "+QICFG: \"recvind\",(0,1)"))
 		return R_OK;
-	}
 	if (k != AT_SET || !a || a->n < 1 || a->n > 2 || at_str(a, 0, 32, &name) < 0)
 		return fail(552);
 	if (!strcasecmp(name, "recvind")) {
@@ -902,14 +856,20 @@ static const struct at_cmd modern_cmds[] = {
 	{ "+QIRD", c_qird },
 	{ "+QISWTMD", c_qiswtmd },
 	{ "+QPING", c_qping },
-	{ "+QISDE", c_qisde },
 	{ "+QIGETERROR", c_qigeterror },
 	{ "+QICFG", c_qicfg },
 	{ "O", c_ato },
 	{ NULL, NULL }
 };
 
-static const struct at_cmd *const tables[] = { modern_cmds, basic_cmds, NULL };
+static const struct at_setting modern_settings[] = {
+	{ "+QISDE", &qisde, 0, 1, .test = "(0,1)", .err = &last_err, .err_code = 552 },
+	{ NULL }
+};
+
+static const struct at_table modern_table = { modern_cmds, modern_settings };
+
+static const struct at_table *const tables[] = { &modern_table, &basic_table, NULL };
 
 /* ---- the ops table ------------------------------------------------- */
 

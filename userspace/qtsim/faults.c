@@ -31,11 +31,11 @@
 
 static struct {
 	unsigned drop_final;
-	unsigned delay_ms;
+	long delay_ms;
 	int silent;
-	unsigned long garble;
-	int fail_open;		/* 0: none */
-	unsigned send_fail;
+	long garble;
+	long fail_open;		/* 0: none */
+	long send_fail;
 	int cme;
 	int cme_code;
 } f;
@@ -106,11 +106,47 @@ static long arg_num(const char *s, long min, long max)
 	return v;
 }
 
+static void set_cme(long code)
+{
+	f.cme = 1;
+	f.cme_code = code;
+}
+
+static void set_creg(long stat)
+{
+	basic_set_reg(stat);
+}
+
+/* The commands that take one number: "NAME N", N in [min, max]. */
+static const struct num_cmd {
+	const char *name;
+	long min, max;
+	const char *usage;
+	long *var;		/* where N goes, or */
+	void (*set)(long n);	/* what N does */
+} num_cmds[] = {
+	{ "delay", 0, 600000, "usage: delay MS", &f.delay_ms, NULL },
+	{ "garble", 0, 1L << 30, "usage: garble N", &f.garble, NULL },
+	{ "fail-open", 1, 65535, "usage: fail-open ERRCODE", &f.fail_open, NULL },
+	{ "send-fail", 0, 1000000, "usage: send-fail N", &f.send_fail, NULL },
+	{ "cme", 0, 65535, "usage: cme N", NULL, set_cme },
+	{ "creg", 0, 5, "usage: creg 0-5", NULL, set_creg },
+};
+
+static const struct num_cmd *num_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(num_cmds) / sizeof(num_cmds[0]); i++)
+		if (!strcmp(num_cmds[i].name, name))
+			return &num_cmds[i];
+	return NULL;
+}
+
 void faults_command(const char *cmd, char *reply, size_t len)
 {
 	char buf[256], *w[4] = { 0 };
 	int n = 0;
 	const char *why = NULL;
+	const struct num_cmd *nc;
 	long v;
 
 	snprintf(buf, sizeof(buf), "%s", cmd);
@@ -122,11 +158,13 @@ void faults_command(const char *cmd, char *reply, size_t len)
 		;
 	} else if (!strcmp(w[0], "drop-final")) {
 		f.drop_final++;
-	} else if (!strcmp(w[0], "delay")) {
-		if ((v = arg_num(w[1], 0, 600000)) < 0)
-			why = "usage: delay MS";
+	} else if ((nc = num_cmd(w[0]))) {
+		if ((v = arg_num(w[1], nc->min, nc->max)) < 0)
+			why = nc->usage;
+		else if (nc->var)
+			*nc->var = v;
 		else
-			f.delay_ms = v;
+			nc->set(v);
 	} else if (!strcmp(w[0], "silent")) {
 		if (w[1] && !strcmp(w[1], "on"))
 			f.silent = 1;
@@ -134,28 +172,6 @@ void faults_command(const char *cmd, char *reply, size_t len)
 			f.silent = 0;
 		else
 			why = "usage: silent on|off";
-	} else if (!strcmp(w[0], "garble")) {
-		if ((v = arg_num(w[1], 0, 1L << 30)) < 0)
-			why = "usage: garble N";
-		else
-			f.garble = v;
-	} else if (!strcmp(w[0], "fail-open")) {
-		if ((v = arg_num(w[1], 1, 65535)) < 0)
-			why = "usage: fail-open ERRCODE";
-		else
-			f.fail_open = v;
-	} else if (!strcmp(w[0], "send-fail")) {
-		if ((v = arg_num(w[1], 0, 1000000)) < 0)
-			why = "usage: send-fail N";
-		else
-			f.send_fail = v;
-	} else if (!strcmp(w[0], "cme")) {
-		if ((v = arg_num(w[1], 0, 65535)) < 0) {
-			why = "usage: cme N";
-		} else {
-			f.cme = 1;
-			f.cme_code = v;
-		}
 	} else if (!strcmp(w[0], "urc")) {
 		if (!w[1] || (v = arg_num(w[2], 0, 65535)) < 0)
 			why = "usage: urc closed|pdpdeact|incoming-full N";
@@ -163,11 +179,6 @@ void faults_command(const char *cmd, char *reply, size_t len)
 			why = "failed";
 	} else if (!strcmp(w[0], "reboot")) {
 		sim_reboot(opt.reboot_ms);
-	} else if (!strcmp(w[0], "creg")) {
-		if ((v = arg_num(w[1], 0, 5)) < 0)
-			why = "usage: creg 0-5";
-		else
-			basic_set_reg(v);
 	} else if (!strcmp(w[0], "clear")) {
 		memset(&f, 0, sizeof(f));
 	} else {

@@ -204,12 +204,17 @@ static void vline(struct buf *q, const char *fmt, va_list ap)
 	buf_append(q, "\r\n", 2);
 }
 
+void out_vline(const char *fmt, va_list ap)
+{
+	vline(&outq, fmt, ap);
+}
+
 void out_line(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline(&outq, fmt, ap);
+	out_vline(fmt, ap);
 	va_end(ap);
 }
 

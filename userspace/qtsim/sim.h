@@ -89,6 +89,7 @@ void link_shutdown(void);
 void out_raw(const void *p, size_t n);
 /* An information response line: "\r\n<text>\r\n". */
 void out_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_vline(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /*
  * A final result code (OK, ERROR, SEND OK, CONNECT, ...): framed like a
  * line, but the "drop-final" fault applies to it.
