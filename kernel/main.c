@@ -19,6 +19,14 @@ MODULE_PARM_DESC(ldisc, "line discipline number (default 29, N_DEVELOPMENT)");
 
 struct workqueue_struct *qt_wq;
 
+char *qt_apn = "";
+module_param_named(apn, qt_apn, charp, 0444);
+MODULE_PARM_DESC(apn, "APN for PDP contexts the module activates (empty: the network's default)");
+
+int qt_default_context = 1;
+module_param_named(context, qt_default_context, int, 0444);
+MODULE_PARM_DESC(context, "PDP context of sockets that name none (1..16, default 1)");
+
 int qt_family = AF_QUECTEL;
 module_param_named(family, qt_family, int, 0444);
 MODULE_PARM_DESC(family, "socket address family number (default 25)");
@@ -32,6 +40,11 @@ static int __init qt_init(void)
 	if (qt_ldisc_num <= 0 || qt_ldisc_num >= NR_LDISCS) {
 		pr_err("quectel: ldisc %d out of range 1..%d\n",
 		       qt_ldisc_num, NR_LDISCS - 1);
+		return -EINVAL;
+	}
+	if (qt_default_context < 1 || qt_default_context > QT_MAX_CTX) {
+		pr_err("quectel: context %d out of range 1..%d\n",
+		       qt_default_context, QT_MAX_CTX);
 		return -EINVAL;
 	}
 	if (qt_family <= 0 || qt_family >= NPROTO) {

@@ -232,6 +232,14 @@ static int qt_modem_bringup(struct qt_modem *modem)
 	err = qt_chan_simple(modem, 0, "ATE0");
 	if (err)
 		return qt_modem_fail(modem, "ATE0 failed", err);
+	/*
+	 * No echo of the data sent after "> " either: the tokenizer could not
+	 * tell it from the module's own output. Modules without the TCP/IP
+	 * command set answer ERROR, which does not matter here.
+	 */
+	err = qt_chan_simple(modem, 0, "AT+QISDE=0");
+	if (err == -ENODEV || err == -ECONNRESET)
+		return err;
 	qt_modem_identify(modem);
 
 	qt_modem_set_state(modem, QT_STATE_SIM);
@@ -363,6 +371,7 @@ void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
 			spin_unlock(&modem->state_lock);
 			/* Whatever was in flight died with the old boot. */
 			qt_chan_fail_all_locked(modem, -ECONNRESET);
+			qt_conn_reset_all(modem, -ECONNRESET);
 			wake_up_all(&modem->wait);
 			return;
 		}
@@ -375,9 +384,11 @@ void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
 		pr_info("quectel: %s: module rebooted (RDY)\n", modem->name);
 		WRITE_ONCE(modem->rebooted, true);
 		qt_chan_fail_all_locked(modem, -ECONNRESET);
+		qt_conn_reset_all(modem, -ECONNRESET);
 		mod_delayed_work(qt_wq, &modem->bringup_work, 0);
 		return;
 	default:
+		qt_conn_urc(modem, tok);
 		return;
 	}
 }
@@ -400,6 +411,7 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 	for (i = 0; i < QT_TMO_NR; i++)
 		modem->cmd_timeout_ms[i] = qt_default_timeout_ms[i];
 	qt_chan_init(modem);
+	qt_conn_init(modem);
 	write_pnet(&modem->net, get_net(current->nsproxy->net_ns));
 	modem->tty = tty_kref_get(tty);
 	strscpy(modem->tty_name, tty->name, sizeof(modem->tty_name));
@@ -475,6 +487,8 @@ void qt_modem_detach(struct qt_modem *modem)
 
 	/* 1, 2: no new commands; fail the pending ones, which wakes waiters. */
 	qt_chan_kill(modem, -ENODEV);
+	/* Every socket learns ENODEV; the engine stops. */
+	qt_conn_stop(modem);
 	spin_lock(&modem->state_lock);
 	modem->state = QT_STATE_DETACHED;
 	spin_unlock(&modem->state_lock);

@@ -62,6 +62,9 @@
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 
+#include <linux/quectel.h>
+#include <net/sock.h>
+
 #include "at_parse.h"
 
 #define QT_MODEM_NAME_LEN	16
@@ -142,6 +145,68 @@ enum qt_tmo {
 	QT_TMO_NR
 };
 
+#define QT_MAX_CONNS		12	/* connectIDs 0..11 */
+#define QT_MAX_CTX		16	/* PDP contexts 1..16 */
+
+/*
+ * A connectID of the modem (struct qt_modem.slots[]). Protected by
+ * qt_modem.conn_lock. URC handlers only record events here and kick the
+ * data worker, which owns every transition of the socket.
+ */
+enum qt_slot_state {
+	QT_SLOT_FREE,
+	QT_SLOT_RESERVED,	/* connect() took it; AT+QIOPEN not yet sent */
+	QT_SLOT_OPENING,	/* AT+QIOPEN answered OK; waiting for +QIOPEN */
+	QT_SLOT_OPEN,		/* connected */
+	QT_SLOT_CLOSING,	/* AT+QICLOSE wanted, then free */
+};
+
+struct qt_sock;
+
+struct qt_slot {
+	enum qt_slot_state	state;
+	struct qt_sock		*qs;		/* holds a sock reference; NULL: orphan */
+	bool			sent;		/* RESERVED: AT+QIOPEN is on its way */
+	bool			forget;		/* the modem forgot it: no AT+QICLOSE */
+	int			ctx;
+	unsigned long		deadline;	/* OPENING: the +QIOPEN limit */
+	int			open_err;	/* +QIOPEN <err>, -1 none yet */
+	bool			rx_urc;		/* +QIURC "recv" seen */
+	bool			closed_urc;	/* +QIURC "closed" seen */
+	int			error;		/* pending socket error (errno) */
+};
+
+/*
+ * An AF_QUECTEL socket. sk_state uses the TCP numbers: TCP_CLOSE (no
+ * connection), TCP_SYN_SENT (connecting), TCP_ESTABLISHED, TCP_CLOSE_WAIT
+ * (the peer closed; buffered data still readable). The fields below are
+ * protected by the socket lock (lock_sock) unless noted.
+ */
+struct qt_sock {
+	struct sock		sk;		/* must be first */
+	struct qt_modem		*modem;		/* referenced; set by connect() */
+	int			id;		/* connectID, -1 if none */
+	int			ctx;
+	char			host[QT_HOST_MAX];
+	u16			port;
+	u16			local_port;
+	unsigned int		tx_queued;	/* bytes on sk_write_queue */
+	unsigned int		rx_queued;	/* bytes on sk_receive_queue */
+	bool			rx_pending;	/* the modem may hold data for us */
+	bool			peer_closed;	/* +QIURC "closed" seen */
+	bool			close_wanted;	/* released: flush, then close */
+	unsigned int		sendfail_ms;	/* SEND FAIL back-off, 0 if none */
+	unsigned long		next_send;	/* jiffies */
+	unsigned long		next_ack_check;	/* SO_KEEPALIVE */
+	u32			last_acked;
+	unsigned int		ack_stalls;
+};
+
+static inline struct qt_sock *qt_sk(const struct sock *sk)
+{
+	return (struct qt_sock *)sk;
+}
+
 /* Bring-up steps and states, as /proc shows them. */
 enum qt_modem_state {
 	QT_STATE_SYNC,		/* AT every 500 ms, up to 15 tries */
@@ -198,11 +263,24 @@ struct qt_modem {
 	struct delayed_work	bringup_work;	/* bring-up, restart, back-off */
 	/* per-command timeouts, from the vendor notes unless overridden */
 	unsigned int		cmd_timeout_ms[QT_TMO_NR];
+
+	/* connections (conn.c) */
+	spinlock_t		conn_lock;	/* slots[], ctx_* */
+	struct qt_slot		slots[QT_MAX_CONNS];
+	u32			ctx_active;	/* bit n: context n active */
+	u32			ctx_reactivate;	/* bit n: 5 failed opens in a row */
+	u32			ctx_deact;	/* bit n: pdpdeact, AT+QIDEACT wanted */
+	u8			ctx_open_failures[QT_MAX_CTX + 1];
+	char			ctx_ip[QT_MAX_CTX + 1][48];
+	struct delayed_work	data_work;	/* the connection engine */
+	bool			data_dead;	/* detached: the engine stops */
 };
 
 /* main.c: module parameters and the module's workqueue. */
 extern int qt_ldisc_num;
 extern int qt_family;
+extern char *qt_apn;
+extern int qt_default_context;
 extern struct workqueue_struct *qt_wq;
 
 /* at_chan.c */
@@ -229,6 +307,15 @@ void qt_modem_rx(struct qt_modem *modem, const u8 *data, size_t len);
 void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
 const char *qt_modem_state_name(enum qt_modem_state state);
 int qt_modems_show(struct seq_file *seq, struct net *net);
+
+/* conn.c: the connection engine */
+void qt_conn_init(struct qt_modem *modem);
+void qt_conn_kick(struct qt_modem *modem);
+void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok);
+void qt_conn_reset_all(struct qt_modem *modem, int err);
+void qt_conn_stop(struct qt_modem *modem);
+int qt_errno_of_module_error(int code);
+bool qt_modem_is_ready(struct qt_modem *modem);
 
 /* ldisc.c */
 int qt_ldisc_register(void);

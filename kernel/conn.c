@@ -1,0 +1,881 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connection engine: every AT command a socket needs (context
+ * activation, AT+QIOPEN, AT+QIRD, AT+QISEND, AT+QICLOSE, ack checks) is
+ * issued by one worker per modem, which also makes every transition of a
+ * connected socket under its socket lock. URC handlers only record what
+ * happened in the modem's slot table and kick the worker; socket calls only
+ * queue data, reserve a slot and wait.
+ *
+ * Slot ownership: a slot holds a reference on its socket (slot->qs) from
+ * connect() until the worker frees the slot. A socket that gives up a
+ * connect (signal, close) orphans its slot (qs = NULL); only the worker
+ * (or detach) frees slots, after AT+QICLOSE where the modem may know the
+ * connectID, so a late +QIOPEN can never reach a new owner.
+ */
+#include <linux/jiffies.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/tcp_states.h>
+
+#include "qt.h"
+
+#define QT_READ_MAX		1500	/* AT+QIRD length */
+#define QT_SEND_MAX		1460	/* AT+QISEND length */
+#define QT_SENDFAIL_MIN_MS	100
+#define QT_SENDFAIL_MAX_MS	1000
+#define QT_ACK_CHECK_MS		5000
+#define QT_ACK_STALLS_MAX	24
+#define QT_OPEN_FAILURES_MAX	5
+
+/* Module error codes (+QIOPEN <err>, AT+QIGETERROR) and their errnos. */
+static const struct {
+	u16 code;
+	int err;
+} qt_module_errors[] = {
+	{ 551, -EAGAIN },		/* operation blocked */
+	{ 552, -EINVAL },		/* invalid parameters */
+	{ 553, -ENOBUFS },		/* memory allocation failed */
+	{ 554, -ENOBUFS },		/* socket creation failed */
+	{ 555, -EOPNOTSUPP },		/* not supported */
+	{ 556, -EADDRINUSE },		/* bind failed */
+	{ 561, -ENETUNREACH },		/* PDP activation failed */
+	{ 563, -EADDRNOTAVAIL },	/* connectID in use */
+	{ 564, -EAGAIN },		/* DNS busy */
+	{ 565, -EHOSTUNREACH },		/* DNS parse failed */
+	{ 566, -ECONNREFUSED },		/* connect failed */
+	{ 567, -ECONNRESET },		/* connection reset */
+	{ 568, -EAGAIN },		/* busy */
+	{ 569, -ETIMEDOUT },		/* timeout */
+	{ 570, -ENETDOWN },		/* PDP context deactivated */
+	{ 572, -EACCES },		/* not allowed */
+	{ 573, -EADDRINUSE },		/* port busy */
+};
+
+/* 0 for success, the errno of a known code, -EIO for anything else. */
+int qt_errno_of_module_error(int code)
+{
+	unsigned int i;
+
+	if (!code)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(qt_module_errors); i++)
+		if (qt_module_errors[i].code == code)
+			return qt_module_errors[i].err;
+	return -EIO;
+}
+
+bool qt_modem_is_ready(struct qt_modem *modem)
+{
+	bool ready;
+
+	spin_lock(&modem->state_lock);
+	ready = modem->state == QT_STATE_READY;
+	spin_unlock(&modem->state_lock);
+	return ready;
+}
+
+/* Any process context. */
+void qt_conn_kick(struct qt_modem *modem)
+{
+	if (!READ_ONCE(modem->data_dead))
+		mod_delayed_work(qt_wq, &modem->data_work, 0);
+}
+
+/*
+ * Connection URCs. Parser callback: chan->lock held; records and kicks.
+ */
+void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
+{
+	struct qt_slot *slot;
+	int ctx, id = tok->id;
+
+	if (tok->kind != AT_TOK_URC)
+		return;
+
+	spin_lock(&modem->conn_lock);
+	switch (tok->urc) {
+	case AT_URC_RECV:
+	case AT_URC_CLOSED:
+	case AT_URC_QIOPEN:
+		if (id < 0 || id >= QT_MAX_CONNS)
+			break;
+		slot = &modem->slots[id];
+		if (slot->state == QT_SLOT_FREE)
+			break;
+		if (tok->urc == AT_URC_RECV)
+			slot->rx_urc = true;
+		else if (tok->urc == AT_URC_CLOSED)
+			slot->closed_urc = true;
+		else if (slot->state == QT_SLOT_OPENING ||
+			 (slot->state == QT_SLOT_RESERVED && slot->sent))
+			slot->open_err = tok->code;
+		break;
+	case AT_URC_PDPDEACT:
+		ctx = tok->id;
+		if (ctx < 1 || ctx > QT_MAX_CTX)
+			break;
+		modem->ctx_active &= ~BIT(ctx);
+		modem->ctx_deact |= BIT(ctx);
+		for (id = 0; id < QT_MAX_CONNS; id++) {
+			slot = &modem->slots[id];
+			if (slot->state != QT_SLOT_FREE && slot->ctx == ctx)
+				slot->error = -ENETDOWN;
+		}
+		break;
+	default:
+		break;
+	}
+	spin_unlock(&modem->conn_lock);
+	qt_conn_kick(modem);
+}
+
+/*
+ * The module lost every connection (it rebooted): each socket gets -errno @err and
+ * no AT+QICLOSE is sent for them. Any context that may take a spinlock.
+ */
+void qt_conn_reset_all(struct qt_modem *modem, int err)
+{
+	int id;
+
+	spin_lock(&modem->conn_lock);
+	modem->ctx_active = 0;
+	modem->ctx_deact = 0;
+	for (id = 0; id < QT_MAX_CONNS; id++) {
+		struct qt_slot *slot = &modem->slots[id];
+
+		if (slot->state == QT_SLOT_FREE)
+			continue;
+		slot->error = err;
+		slot->forget = true;
+	}
+	spin_unlock(&modem->conn_lock);
+	qt_conn_kick(modem);
+}
+
+/* Wake everyone waiting on the socket, whatever they wait for. */
+static void qt_sock_wake(struct sock *sk)
+{
+	sk->sk_state_change(sk);
+	sk->sk_data_ready(sk);
+	sk->sk_write_space(sk);
+}
+
+/*
+ * The connection is over with -errno @err (0: orderly). Socket lock held.
+ * Buffered received data stays readable; the error is reported once.
+ */
+static void qt_sock_set_closed(struct qt_sock *qs, int err)
+{
+	struct sock *sk = &qs->sk;
+
+	if (err)
+		WRITE_ONCE(sk->sk_err, -err);
+	sk->sk_state = TCP_CLOSE;
+	sk->sk_shutdown |= SEND_SHUTDOWN;
+	if (!qs->rx_queued || err)
+		sk->sk_shutdown |= RCV_SHUTDOWN;
+	qs->id = -1;
+	qs->rx_pending = false;
+	qt_sock_wake(sk);
+}
+
+/* Free a slot; returns the socket reference it held (to put unlocked). */
+static struct qt_sock *qt_slot_free(struct qt_modem *modem, int id)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct qt_sock *qs;
+
+	lockdep_assert_held(&modem->conn_lock);
+	qs = slot->qs;
+	memset(slot, 0, sizeof(*slot));
+	slot->state = QT_SLOT_FREE;
+	slot->open_err = -1;
+	return qs;
+}
+
+static void qt_slot_release(struct qt_modem *modem, int id)
+{
+	struct qt_sock *qs;
+
+	spin_lock(&modem->conn_lock);
+	qs = qt_slot_free(modem, id);
+	spin_unlock(&modem->conn_lock);
+	if (qs)
+		sock_put(&qs->sk);
+}
+
+/* Move a slot to CLOSING and let its socket go. Worker, conn_lock not held. */
+static void qt_slot_to_closing(struct qt_modem *modem, int id)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct qt_sock *qs;
+
+	spin_lock(&modem->conn_lock);
+	qs = slot->qs;
+	slot->qs = NULL;
+	slot->state = QT_SLOT_CLOSING;
+	spin_unlock(&modem->conn_lock);
+	if (qs)
+		sock_put(&qs->sk);
+}
+
+/* The module's error code of the last TCP/IP command, as a -errno. */
+static int qt_conn_last_error(struct qt_modem *modem)
+{
+	struct at_field f[4];
+	struct qt_cmd *cmd;
+	const char *args;
+	int code, err = -EIO;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIGETERROR");
+	if (!cmd)
+		return -ENOMEM;
+	if (!qt_chan_exec(modem, cmd) && cmd->final == QT_FINAL_OK) {
+		args = at_line_args(cmd->resp, "+QIGETERROR:");
+		if (args && at_fields_split(args, strcspn(args, "\n"), f, 4) >= 1 &&
+		    !at_field_int(&f[0], 0, 100000, &code))
+			err = qt_errno_of_module_error(code) ?: -EIO;
+	}
+	qt_cmd_put(cmd);
+	return err;
+}
+
+/* The APN module parameter may only hold what can go between quotes. */
+static bool qt_apn_valid(const char *apn)
+{
+	const char *p;
+
+	if (strlen(apn) > 62)
+		return false;
+	for (p = apn; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || *p == '"' || *p == ',')
+			return false;
+	return true;
+}
+
+/* "+QIACT: <ctx>,<state>,<type>[,"<ip>"]" lines: note the active ones. */
+static void qt_ctx_parse_active(struct qt_modem *modem, const char *resp)
+{
+	struct at_field f[AT_FIELDS_MAX];
+	const char *line, *args;
+	int n, ctx, state;
+	size_t len;
+
+	for (line = resp; *line; line += len + (line[len] == '\n')) {
+		len = strcspn(line, "\n");
+		args = at_line_args(line, "+QIACT:");
+		if (!args)
+			continue;
+		n = at_fields_split(args, len - (args - line), f, ARRAY_SIZE(f));
+		if (n < 3 || at_field_int(&f[0], 1, QT_MAX_CTX, &ctx) ||
+		    at_field_int(&f[1], 0, 1, &state) || state != 1)
+			continue;
+		spin_lock(&modem->conn_lock);
+		modem->ctx_active |= BIT(ctx);
+		if (n >= 4)
+			at_field_str(&f[3], modem->ctx_ip[ctx], sizeof(modem->ctx_ip[ctx]));
+		spin_unlock(&modem->conn_lock);
+	}
+}
+
+static int qt_ctx_query(struct qt_modem *modem)
+{
+	struct qt_cmd *cmd;
+	int err;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIACT?");
+	if (!cmd)
+		return -ENOMEM;
+	cmd->resp_prefix = "+QIACT:";
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = -EIO;
+	if (!err)
+		qt_ctx_parse_active(modem, cmd->resp);
+	qt_cmd_put(cmd);
+	return err;
+}
+
+/*
+ * Make @ctx active: configure it with the module's APN and activate it,
+ * deactivating it first after too many failed opens. Worker.
+ * Returns 0 or -errno.
+ */
+static int qt_ctx_ensure(struct qt_modem *modem, int ctx)
+{
+	bool active, reactivate;
+	int err;
+
+	spin_lock(&modem->conn_lock);
+	active = modem->ctx_active & BIT(ctx);
+	reactivate = modem->ctx_reactivate & BIT(ctx);
+	modem->ctx_reactivate &= ~BIT(ctx);
+	spin_unlock(&modem->conn_lock);
+
+	if (reactivate) {
+		qt_chan_simple(modem, 0, "AT+QIDEACT=%d", ctx);
+		spin_lock(&modem->conn_lock);
+		modem->ctx_active &= ~BIT(ctx);
+		spin_unlock(&modem->conn_lock);
+		active = false;
+	}
+	if (active)
+		return 0;
+
+	/* Already active from an earlier session of ours or of someone else? */
+	if (!qt_ctx_query(modem) && (READ_ONCE(modem->ctx_active) & BIT(ctx)))
+		return 0;
+
+	if (!qt_apn_valid(qt_apn)) {
+		pr_warn_once("quectel: the apn parameter has bytes that cannot be sent\n");
+		return -ENETUNREACH;
+	}
+	err = qt_chan_simple(modem, 0, "AT+QICSGP=%d,1,\"%s\",\"\",\"\",0", ctx, qt_apn);
+	if (err == -ENODEV || err == -ECONNRESET)
+		return err;
+	err = qt_chan_simple(modem, 0, "AT+QIACT=%d", ctx);
+	if (err)
+		return err == -ENODEV || err == -ECONNRESET ? err : -ENETUNREACH;
+	qt_ctx_query(modem);
+	return 0;
+}
+
+static void qt_ctx_open_result(struct qt_modem *modem, int ctx, bool ok)
+{
+	spin_lock(&modem->conn_lock);
+	if (ok) {
+		modem->ctx_open_failures[ctx] = 0;
+	} else if (++modem->ctx_open_failures[ctx] >= QT_OPEN_FAILURES_MAX) {
+		/* The notes: five failed opens in a row, reactivate. */
+		modem->ctx_open_failures[ctx] = 0;
+		modem->ctx_reactivate |= BIT(ctx);
+	}
+	spin_unlock(&modem->conn_lock);
+}
+
+/* AT+QISTATE=1,<id>: the local port the modem picked. */
+static void qt_conn_fetch_local_port(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct at_field f[AT_FIELDS_MAX];
+	struct qt_cmd *cmd;
+	const char *args;
+	int n, lport;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISTATE=1,%d", id);
+	if (!cmd)
+		return;
+	if (!qt_chan_exec(modem, cmd) && cmd->final == QT_FINAL_OK) {
+		args = at_line_args(cmd->resp, "+QISTATE:");
+		if (args) {
+			n = at_fields_split(args, strcspn(args, "\n"), f, ARRAY_SIZE(f));
+			if (n >= 5 && !at_field_int(&f[4], 0, 65535, &lport)) {
+				lock_sock(&qs->sk);
+				qs->local_port = lport;
+				release_sock(&qs->sk);
+			}
+		}
+	}
+	qt_cmd_put(cmd);
+}
+
+/* Send AT+QIOPEN for a reserved slot. Worker. */
+static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
+			 int ctx)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct qt_cmd *cmd;
+	char host[QT_HOST_MAX];
+	int err, port;
+
+	lock_sock(&qs->sk);
+	strscpy(host, qs->host, sizeof(host));
+	port = qs->port;
+	release_sock(&qs->sk);
+
+	err = qt_ctx_ensure(modem, ctx);
+	if (err)
+		goto failed;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"TCP\",\"%s\",%d,0,0",
+			   ctx, id, host, port);
+	if (!cmd) {
+		err = -ENOMEM;
+		goto failed;
+	}
+	spin_lock(&modem->conn_lock);
+	slot->sent = true;
+	spin_unlock(&modem->conn_lock);
+
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = qt_conn_last_error(modem);
+	qt_cmd_put(cmd);
+	if (err)
+		goto failed;
+
+	spin_lock(&modem->conn_lock);
+	if (slot->state == QT_SLOT_RESERVED) {
+		slot->state = QT_SLOT_OPENING;
+		slot->deadline = jiffies +
+			msecs_to_jiffies(READ_ONCE(modem->cmd_timeout_ms[QT_TMO_QIOPEN]));
+	}
+	spin_unlock(&modem->conn_lock);
+	return;
+
+failed:
+	/* The service applies it (and counts the failure) on its next pass. */
+	spin_lock(&modem->conn_lock);
+	if (slot->state == QT_SLOT_RESERVED) {
+		slot->error = err;
+		/* A refused AT+QIOPEN leaves nothing to close. */
+		slot->forget = !slot->sent || err != -ETIMEDOUT;
+	}
+	spin_unlock(&modem->conn_lock);
+}
+
+/* Read once from the modem into the socket. Worker. */
+static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id);
+
+/* Send one chunk of the socket's queue. Worker. */
+static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id);
+
+/* AT+QISEND=<id>,0 for the keep-alive ack check. Worker. */
+static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id);
+
+static void qt_sink_payload(struct qt_cmd *cmd, const u8 *data, size_t len)
+{
+	struct sk_buff *skb = cmd->priv;
+
+	if (len > skb_tailroom(skb))
+		len = skb_tailroom(skb);
+	skb_put_data(skb, data, len);
+}
+
+static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct sock *sk = &qs->sk;
+	struct sk_buff *skb;
+	struct qt_cmd *cmd;
+	int err, n = -1;
+
+	skb = alloc_skb(QT_READ_MAX, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d,%d", id, QT_READ_MAX);
+	if (!cmd) {
+		kfree_skb(skb);
+		return -ENOMEM;
+	}
+	cmd->priv = skb;
+	cmd->on_payload = qt_sink_payload;
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final == QT_FINAL_OK) {
+		const char *args = at_line_args(cmd->resp, "+QIRD:");
+		struct at_field f[4];
+
+		if (args && at_fields_split(args, strcspn(args, "\n"), f, 4) >= 1 &&
+		    !at_field_int(&f[0], 0, QT_READ_MAX, &n) && n != skb->len)
+			n = -1;
+	}
+	qt_cmd_put(cmd);
+	if (err) {
+		kfree_skb(skb);
+		return err;
+	}
+
+	lock_sock(sk);
+	if (n < 0) {
+		/* ERROR: the connection is gone on the module's side. */
+		release_sock(sk);
+		kfree_skb(skb);
+		return -EIO;
+	}
+	if (n == 0) {
+		qs->rx_pending = false;
+		kfree_skb(skb);
+	} else if (sk->sk_shutdown & RCV_SHUTDOWN) {
+		kfree_skb(skb);		/* SHUT_RD: discard */
+	} else {
+		skb_queue_tail(&sk->sk_receive_queue, skb);
+		qs->rx_queued += n;
+		sk->sk_data_ready(sk);
+	}
+	release_sock(sk);
+	return 0;
+}
+
+static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct sock *sk = &qs->sk;
+	struct sk_buff *skb, *tmp;
+	struct qt_cmd *cmd;
+	unsigned int n, off = 0;
+	int err;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,", id);
+	if (!cmd)
+		return -ENOMEM;
+	cmd->payload = kmalloc(QT_SEND_MAX, GFP_KERNEL);
+	if (!cmd->payload) {
+		qt_cmd_put(cmd);
+		return -ENOMEM;
+	}
+
+	lock_sock(sk);
+	n = min_t(unsigned int, qs->tx_queued, QT_SEND_MAX);
+	skb_queue_walk_safe(&sk->sk_write_queue, skb, tmp) {
+		unsigned int chunk = min(skb->len, n - off);
+
+		memcpy(cmd->payload + off, skb->data, chunk);
+		off += chunk;
+		if (off == n)
+			break;
+	}
+	release_sock(sk);
+	if (!n) {
+		qt_cmd_put(cmd);
+		return 0;
+	}
+	cmd->payload_len = n;
+	cmd->line_len += scnprintf(cmd->line + cmd->line_len,
+				   sizeof(cmd->line) - cmd->line_len, "%u", n);
+
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final == QT_FINAL_SEND_OK) {
+		lock_sock(sk);
+		n = min(n, qs->tx_queued);
+		qs->tx_queued -= n;
+		while (n) {
+			skb = skb_peek(&sk->sk_write_queue);
+			if (skb->len > n) {
+				skb_pull(skb, n);
+				break;
+			}
+			n -= skb->len;
+			__skb_unlink(skb, &sk->sk_write_queue);
+			kfree_skb(skb);
+		}
+		qs->sendfail_ms = 0;
+		sk->sk_write_space(sk);
+		release_sock(sk);
+	} else if (!err && cmd->final == QT_FINAL_SEND_FAIL) {
+		/* The module's buffer is full: retry later, backing off. */
+		lock_sock(sk);
+		qs->sendfail_ms = clamp(qs->sendfail_ms * 2, QT_SENDFAIL_MIN_MS,
+					QT_SENDFAIL_MAX_MS);
+		qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
+		release_sock(sk);
+	} else if (!err) {
+		err = qt_conn_last_error(modem);
+	}
+	qt_cmd_put(cmd);
+	return err;
+}
+
+static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct at_field f[4];
+	struct qt_cmd *cmd;
+	const char *args;
+	int acked = -1, unacked = -1;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,0", id);
+	if (!cmd)
+		return;
+	cmd->resp_prefix = "+QISEND:";
+	if (!qt_chan_exec(modem, cmd) && cmd->final == QT_FINAL_OK) {
+		args = at_line_args(cmd->resp, "+QISEND:");
+		if (args && at_fields_split(args, strcspn(args, "\n"), f, 4) == 3) {
+			if (at_field_int(&f[1], 0, INT_MAX, &acked) ||
+			    at_field_int(&f[2], 0, INT_MAX, &unacked))
+				acked = -1;
+		}
+	}
+	qt_cmd_put(cmd);
+	if (acked < 0)
+		return;
+
+	lock_sock(&qs->sk);
+	if (unacked > 0 && (u32)acked == qs->last_acked)
+		qs->ack_stalls++;
+	else
+		qs->ack_stalls = 0;
+	qs->last_acked = acked;
+	qs->next_ack_check = jiffies + msecs_to_jiffies(QT_ACK_CHECK_MS);
+	release_sock(&qs->sk);
+}
+
+/* What the worker does next for one slot. */
+enum qt_op { QT_OP_NONE, QT_OP_OPEN, QT_OP_READ, QT_OP_SEND, QT_OP_CLOSE,
+	     QT_OP_ACK };
+
+static void qt_next_deadline(unsigned long *next, unsigned long when)
+{
+	if (time_before(when, *next))
+		*next = when;
+}
+
+/*
+ * Serve one slot: apply recorded events, then at most one command.
+ * Worker. Returns true if it did something.
+ */
+static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct qt_slot snap;
+	struct qt_sock *qs;
+	struct sock *sk;
+	enum qt_op op = QT_OP_NONE;
+	int err;
+
+	spin_lock(&modem->conn_lock);
+	snap = *slot;
+	if (snap.state == QT_SLOT_FREE) {
+		spin_unlock(&modem->conn_lock);
+		return false;
+	}
+	qs = slot->qs;
+	if (qs)
+		sock_hold(&qs->sk);
+	slot->rx_urc = false;
+	slot->closed_urc = false;
+	slot->error = 0;
+	if (snap.open_err >= 0)
+		slot->open_err = -1;
+	spin_unlock(&modem->conn_lock);
+
+	if (!qs) {
+		/* Orphans: nobody waits; make the connectID free again. */
+		if (snap.error && snap.forget) {
+			qt_slot_release(modem, id);
+			return true;
+		}
+		switch (snap.state) {
+		case QT_SLOT_RESERVED:
+			if (!snap.sent) {
+				qt_slot_release(modem, id);
+				return true;
+			}
+			if (snap.open_err >= 0 || snap.error)
+				qt_slot_to_closing(modem, id);
+			return false;
+		case QT_SLOT_OPENING:
+			/*
+			 * Abandoned while the module connects: close it now
+			 * rather than after the 150 s open limit, so the
+			 * connectID is free for the next connect().
+			 */
+			qt_slot_to_closing(modem, id);
+			return true;
+		default:
+			break;
+		}
+		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
+		qt_slot_release(modem, id);
+		return true;
+	}
+
+	sk = &qs->sk;
+	lock_sock(sk);
+	if (snap.error) {
+		/* Reset, context lost, failed open: the socket learns it now. */
+		if (sk->sk_state == TCP_SYN_SENT)
+			qt_ctx_open_result(modem, snap.ctx, false);
+		qt_sock_set_closed(qs, snap.error);
+		release_sock(sk);
+		if (snap.forget)
+			qt_slot_release(modem, id);
+		else
+			qt_slot_to_closing(modem, id);
+		sock_put(sk);
+		return true;
+	}
+
+	switch (snap.state) {
+	case QT_SLOT_RESERVED:
+		if (!snap.sent)
+			op = QT_OP_OPEN;
+		break;
+	case QT_SLOT_OPENING:
+		if (snap.open_err == 0) {
+			spin_lock(&modem->conn_lock);
+			slot->state = QT_SLOT_OPEN;
+			spin_unlock(&modem->conn_lock);
+			sk->sk_state = TCP_ESTABLISHED;
+			qs->next_ack_check = jiffies + msecs_to_jiffies(QT_ACK_CHECK_MS);
+			qt_ctx_open_result(modem, snap.ctx, true);
+			qt_sock_wake(sk);
+			release_sock(sk);
+			qt_conn_fetch_local_port(modem, qs, id);
+			sock_put(sk);
+			return true;
+		}
+		if (snap.open_err > 0 || time_after_eq(jiffies, snap.deadline)) {
+			err = snap.open_err > 0 ?
+				qt_errno_of_module_error(snap.open_err) : -ETIMEDOUT;
+			qt_ctx_open_result(modem, snap.ctx, false);
+			qt_sock_set_closed(qs, err);
+			release_sock(sk);
+			qt_slot_to_closing(modem, id);
+			sock_put(sk);
+			return true;
+		}
+		qt_next_deadline(next, snap.deadline);
+		break;
+	case QT_SLOT_OPEN:
+		if (snap.rx_urc)
+			qs->rx_pending = true;
+		if (snap.closed_urc) {
+			qs->peer_closed = true;
+			qs->rx_pending = true;	/* read what is left */
+		}
+		/* A released socket only flushes and closes: no more reads. */
+		if (qs->rx_pending && !qs->close_wanted &&
+		    qs->rx_queued + QT_READ_MAX <= READ_ONCE(sk->sk_rcvbuf)) {
+			op = QT_OP_READ;
+		} else if (qs->tx_queued && !qs->peer_closed &&
+			   time_after_eq(jiffies, qs->next_send)) {
+			op = QT_OP_SEND;
+		} else if (qs->tx_queued && !qs->peer_closed) {
+			qt_next_deadline(next, qs->next_send);
+		} else if (qs->peer_closed && (!qs->rx_pending || qs->close_wanted)) {
+			/* All read: EOF after the buffered data, then close. */
+			if (sk->sk_state == TCP_ESTABLISHED)
+				sk->sk_state = TCP_CLOSE_WAIT;
+			sk->sk_shutdown |= RCV_SHUTDOWN;
+			qt_sock_wake(sk);
+			op = QT_OP_CLOSE;
+		} else if (qs->close_wanted && !qs->tx_queued) {
+			op = QT_OP_CLOSE;
+		} else if (sock_flag(sk, SOCK_KEEPOPEN)) {
+			if (qs->ack_stalls >= QT_ACK_STALLS_MAX) {
+				qt_sock_set_closed(qs, -ETIMEDOUT);
+				release_sock(sk);
+				qt_slot_to_closing(modem, id);
+				sock_put(sk);
+				return true;
+			}
+			if (time_after_eq(jiffies, qs->next_ack_check))
+				op = QT_OP_ACK;
+			else
+				qt_next_deadline(next, qs->next_ack_check);
+		}
+		break;
+	case QT_SLOT_CLOSING:
+		op = QT_OP_CLOSE;
+		break;
+	default:
+		break;
+	}
+	release_sock(sk);
+
+	err = 0;
+	switch (op) {
+	case QT_OP_NONE:
+		break;
+	case QT_OP_OPEN:
+		qt_conn_open(modem, qs, id, snap.ctx);
+		break;
+	case QT_OP_READ:
+		err = qt_conn_read(modem, qs, id);
+		break;
+	case QT_OP_SEND:
+		err = qt_conn_send(modem, qs, id);
+		break;
+	case QT_OP_ACK:
+		qt_conn_ack_check(modem, qs, id);
+		break;
+	case QT_OP_CLOSE:
+		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
+		lock_sock(sk);
+		if (sk->sk_state != TCP_CLOSE_WAIT)
+			qt_sock_set_closed(qs, 0);
+		qs->id = -1;
+		release_sock(sk);
+		qt_slot_release(modem, id);
+		break;
+	}
+	if (err && err != -ENOMEM) {
+		/* A failed read or send: the connection is gone. */
+		spin_lock(&modem->conn_lock);
+		if (slot->qs == qs && !slot->error)
+			slot->error = err == -EIO ? -ECONNRESET : err;
+		spin_unlock(&modem->conn_lock);
+	}
+	sock_put(sk);
+	return op != QT_OP_NONE;
+}
+
+/* The engine. Module workqueue, process context; sleeps on commands. */
+static void qt_conn_work(struct work_struct *work)
+{
+	struct qt_modem *modem = container_of(to_delayed_work(work),
+					      struct qt_modem, data_work);
+	unsigned long next;
+	bool progress;
+	u32 deact;
+	int id, ctx;
+
+	if (READ_ONCE(modem->data_dead))
+		return;
+
+	spin_lock(&modem->conn_lock);
+	deact = modem->ctx_deact;
+	modem->ctx_deact = 0;
+	spin_unlock(&modem->conn_lock);
+	/* The network dropped these contexts: the notes say deactivate. */
+	for (ctx = 1; ctx <= QT_MAX_CTX; ctx++)
+		if (deact & BIT(ctx))
+			qt_chan_simple(modem, 0, "AT+QIDEACT=%d", ctx);
+
+	do {
+		next = jiffies + 3600 * HZ;
+		progress = false;
+		for (id = 0; id < QT_MAX_CONNS; id++) {
+			if (READ_ONCE(modem->data_dead))
+				return;
+			progress |= qt_conn_service(modem, id, &next);
+		}
+	} while (progress);
+
+	queue_delayed_work(qt_wq, &modem->data_work,
+			   time_after(next, jiffies) ? next - jiffies : 0);
+}
+
+void qt_conn_init(struct qt_modem *modem)
+{
+	int id;
+
+	spin_lock_init(&modem->conn_lock);
+	INIT_DELAYED_WORK(&modem->data_work, qt_conn_work);
+	for (id = 0; id < QT_MAX_CONNS; id++) {
+		modem->slots[id].state = QT_SLOT_FREE;
+		modem->slots[id].open_err = -1;
+	}
+}
+
+/*
+ * Detach: stop the engine, fail every socket with ENODEV and free every
+ * slot. Process context; the channel is already dead, so no command runs.
+ */
+void qt_conn_stop(struct qt_modem *modem)
+{
+	struct qt_sock *qs;
+	int id;
+
+	WRITE_ONCE(modem->data_dead, true);
+	cancel_delayed_work_sync(&modem->data_work);
+
+	for (id = 0; id < QT_MAX_CONNS; id++) {
+		spin_lock(&modem->conn_lock);
+		qs = qt_slot_free(modem, id);
+		spin_unlock(&modem->conn_lock);
+		if (!qs)
+			continue;
+		lock_sock(&qs->sk);
+		qt_sock_set_closed(qs, -ENODEV);
+		release_sock(&qs->sk);
+		sock_put(&qs->sk);
+	}
+}
