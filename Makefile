@@ -3,6 +3,8 @@
 #
 #   make                 module (Debian 6.1 headers) and userspace programs
 #   make deps            install the Debian packages the project needs
+#   make demo            boot a VM, attach a simulated modem, fetch a web page
+#                        through AF_QUECTEL (installs what it needs)
 #   make check           every test: host, then guest on stock and debug kernels
 #   make debug-kernel    build (cached) the debug kernel and the module for it
 #   make C=1 / W=1       sparse / extra warnings on the module
@@ -19,7 +21,7 @@ MODULE_SRC := Kbuild $(wildcard kernel/*.[ch]) $(wildcard uapi/linux/*.h)
 
 export TOP
 
-.PHONY: all module userspace deps harness debug-kernel debug-module check \
+.PHONY: all module userspace deps harness debug-kernel debug-module check demo \
 	check-host check-stock check-debug selftests clean help
 
 all: module userspace
@@ -59,6 +61,10 @@ debug-module: $(MODULE_SRC)
 
 check: deps
 	@scripts/check
+
+demo: deps
+	@$(MAKE) -s all
+	@scripts/demo
 
 check-host: deps
 	@scripts/check host

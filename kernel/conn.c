@@ -796,12 +796,23 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 		qt_slot_release(modem, id);
 		break;
 	}
-	if (err && err != -ENOMEM) {
-		/* A failed read or send: the connection is gone. */
+	if (err == -ECONNRESET || err == -ETIMEDOUT) {
+		/* The module says reset (567), or stopped answering. */
 		spin_lock(&modem->conn_lock);
 		if (slot->qs == qs && !slot->error)
-			slot->error = err == -EIO ? -ECONNRESET : err;
+			slot->error = err;
 		spin_unlock(&modem->conn_lock);
+	} else if (err && err != -ENOMEM && err != -ENODEV) {
+		/*
+		 * Any other refusal (572 not allowed, ERROR on a read) means
+		 * the module is closing the connection, typically racing the
+		 * peer's FIN and its "closed" URC: treat it as that close.
+		 */
+		lock_sock(sk);
+		qs->peer_closed = true;
+		if (op == QT_OP_READ)
+			qs->rx_pending = false;
+		release_sock(sk);
 	}
 	sock_put(sk);
 	return op != QT_OP_NONE;
