@@ -440,9 +440,6 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id);
 /* Send one chunk of the socket's queue. Worker. */
 static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id);
 
-/* AT+QISEND=<id>,0 for the keep-alive ack check. Worker. */
-static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id);
-
 static void qt_sink_payload(struct qt_cmd *cmd, const u8 *data, size_t len)
 {
 	struct sk_buff *skb = cmd->priv;
@@ -509,9 +506,24 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
 	struct sock *sk = &qs->sk;
 	struct sk_buff *skb, *tmp;
+	u32 acked, unacked;
 	struct qt_cmd *cmd;
 	unsigned int n, off = 0;
 	int err;
+
+	/*
+	 * After SEND FAIL the module's buffer was full: send again only once
+	 * the peer has acknowledged some of it (AT+QISEND=<id>,0), else back
+	 * off further without adding to the module's load.
+	 */
+	if (qs->sendfail_ms && !qt_conn_query_acks(modem, id, &acked, &unacked) &&
+	    unacked && unacked >= qs->fail_unacked) {
+		lock_sock(sk);
+		qs->sendfail_ms = min(qs->sendfail_ms * 2, QT_SENDFAIL_MAX_MS);
+		qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
+		release_sock(sk);
+		return 0;
+	}
 
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,", id);
 	if (!cmd)
@@ -561,7 +573,10 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 		release_sock(sk);
 	} else if (!err && cmd->final == QT_FINAL_SEND_FAIL) {
 		/* The module's buffer is full: retry later, backing off. */
+		if (qt_conn_query_acks(modem, id, &acked, &unacked))
+			unacked = 0;
 		lock_sock(sk);
+		qs->fail_unacked = unacked;
 		qs->sendfail_ms = clamp(qs->sendfail_ms * 2, QT_SENDFAIL_MIN_MS,
 					QT_SENDFAIL_MAX_MS);
 		qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
@@ -573,31 +588,48 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 	return err;
 }
 
-static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id)
+/*
+ * AT+QISEND=<id>,0: how much the peer has acknowledged. Process context;
+ * sleeps on the modem. Returns 0 and fills @acked/@unacked, or -errno.
+ */
+int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked)
 {
 	struct at_field f[4];
 	struct qt_cmd *cmd;
 	const char *args;
-	int acked = -1, unacked = -1;
+	int a, u, err;
 
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,0", id);
 	if (!cmd)
-		return;
+		return -ENOMEM;
 	cmd->resp_prefix = "+QISEND:";
-	if (!qt_chan_exec(modem, cmd) && cmd->final == QT_FINAL_OK) {
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = -EIO;
+	if (!err) {
 		args = at_line_args(cmd->resp, "+QISEND:");
-		if (args && at_fields_split(args, strcspn(args, "\n"), f, 4) == 3) {
-			if (at_field_int(&f[1], 0, INT_MAX, &acked) ||
-			    at_field_int(&f[2], 0, INT_MAX, &unacked))
-				acked = -1;
-		}
+		if (!args || at_fields_split(args, strcspn(args, "\n"), f, 4) != 3 ||
+		    at_field_int(&f[1], 0, INT_MAX, &a) ||
+		    at_field_int(&f[2], 0, INT_MAX, &u))
+			err = -EPROTO;
 	}
 	qt_cmd_put(cmd);
-	if (acked < 0)
+	if (!err) {
+		*acked = a;
+		*unacked = u;
+	}
+	return err;
+}
+
+static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	u32 acked, unacked;
+
+	if (qt_conn_query_acks(modem, id, &acked, &unacked))
 		return;
 
 	lock_sock(&qs->sk);
-	if (unacked > 0 && (u32)acked == qs->last_acked)
+	if (unacked > 0 && acked == qs->last_acked)
 		qs->ack_stalls++;
 	else
 		qs->ack_stalls = 0;
@@ -699,15 +731,22 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 		break;
 	case QT_SLOT_OPENING:
 		if (snap.open_err == 0) {
-			spin_lock(&modem->conn_lock);
-			slot->state = QT_SLOT_OPEN;
-			spin_unlock(&modem->conn_lock);
-			sk->sk_state = TCP_ESTABLISHED;
-			qs->next_ack_check = jiffies + msecs_to_jiffies(QT_ACK_CHECK_MS);
-			qt_ctx_open_result(modem, snap.ctx, true);
-			qt_sock_wake(sk);
+			/* The local port first, so getsockname() has it at once. */
 			release_sock(sk);
 			qt_conn_fetch_local_port(modem, qs, id);
+			lock_sock(sk);
+			spin_lock(&modem->conn_lock);
+			if (slot->qs == qs)
+				slot->state = QT_SLOT_OPEN;
+			spin_unlock(&modem->conn_lock);
+			if (sk->sk_state == TCP_SYN_SENT) {
+				sk->sk_state = TCP_ESTABLISHED;
+				qs->next_ack_check = jiffies +
+					msecs_to_jiffies(QT_ACK_CHECK_MS);
+				qt_sock_wake(sk);
+			}
+			qt_ctx_open_result(modem, snap.ctx, true);
+			release_sock(sk);
 			sock_put(sk);
 			return true;
 		}
@@ -729,6 +768,21 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 		if (snap.closed_urc) {
 			qs->peer_closed = true;
 			qs->rx_pending = true;	/* read what is left */
+		}
+		if (qs->peer_closed && qs->tx_queued) {
+			/*
+			 * Closed with our bytes still queued: they can never
+			 * be delivered, and the modern set reports a reset
+			 * and a FIN alike. Like TCP writing to a closed peer,
+			 * the connection is reset and the loss reported.
+			 */
+			skb_queue_purge(&sk->sk_write_queue);
+			qs->tx_queued = 0;
+			qt_sock_set_closed(qs, -ECONNRESET);
+			release_sock(sk);
+			qt_slot_to_closing(modem, id);
+			sock_put(sk);
+			return true;
 		}
 		/* A released socket only flushes and closes: no more reads. */
 		if (qs->rx_pending && !qs->close_wanted &&

@@ -196,6 +196,7 @@ struct qt_sock {
 	bool			peer_closed;	/* +QIURC "closed" seen */
 	bool			close_wanted;	/* released: flush, then close */
 	unsigned int		sendfail_ms;	/* SEND FAIL back-off, 0 if none */
+	u32			fail_unacked;	/* module's unacked bytes at SEND FAIL */
 	unsigned long		next_send;	/* jiffies */
 	unsigned long		next_ack_check;	/* SO_KEEPALIVE */
 	u32			last_acked;
@@ -315,6 +316,7 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok);
 void qt_conn_reset_all(struct qt_modem *modem, int err);
 void qt_conn_stop(struct qt_modem *modem);
 int qt_errno_of_module_error(int code);
+int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
 bool qt_modem_is_ready(struct qt_modem *modem);
 
 /* ldisc.c */

@@ -317,7 +317,9 @@ static int qt_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 		size_t room, chunk;
 
 		if (sk->sk_err) {
-			err = sock_error(sk);
+			/* With bytes queued, report those; the error waits. */
+			if (!copied)
+				err = sock_error(sk);
 			break;
 		}
 		if (sk->sk_state == TCP_SYN_SENT || (sk->sk_state == TCP_CLOSE &&
@@ -542,28 +544,6 @@ out:
 	return err;
 }
 
-/* The modem's unacknowledged bytes (AT+QISEND=<id>,0); 0 if unknown. */
-static int qt_unacked(struct qt_modem *modem, int id)
-{
-	struct at_field f[4];
-	struct qt_cmd *cmd;
-	const char *args;
-	int unacked = 0;
-
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,0", id);
-	if (!cmd)
-		return 0;
-	cmd->resp_prefix = "+QISEND:";
-	if (!qt_chan_exec(modem, cmd) && cmd->final == QT_FINAL_OK) {
-		args = at_line_args(cmd->resp, "+QISEND:");
-		if (!args || at_fields_split(args, strcspn(args, "\n"), f, 4) != 3 ||
-		    at_field_int(&f[2], 0, INT_MAX, &unacked))
-			unacked = 0;
-	}
-	qt_cmd_put(cmd);
-	return unacked;
-}
-
 static int qt_stream_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 {
 	struct sock *sk = sock->sk;
@@ -586,8 +566,12 @@ static int qt_stream_ioctl(struct socket *sock, unsigned int cmd, unsigned long 
 		}
 		release_sock(sk);
 		/* The query sleeps on the modem: not under the socket lock. */
-		if (modem && id >= 0)
-			amount += qt_unacked(modem, id);
+		if (modem && id >= 0) {
+			u32 acked, unacked;
+
+			if (!qt_conn_query_acks(modem, id, &acked, &unacked))
+				amount += min_t(u32, unacked, INT_MAX - amount);
+		}
 		break;
 	default:
 		return -ENOIOCTLCMD;
