@@ -175,16 +175,15 @@ static inline const char *qt_tty_name(const char *slave, char *buf, size_t len)
 }
 
 /*
- * Wait up to @secs for the modem on @slave to show " state=@state ".
- * Returns 0, leaving its line in @line.
+ * Wait up to @secs for the modem on kernel tty @tty ("pts3", "ttyS1") to
+ * show " state=@state ". Returns 0, leaving its line in @line.
  */
-static inline int qt_wait_state(const char *slave, const char *state,
-				int secs, char *line, size_t len)
+static inline int qt_wait_tty_state(const char *tty, const char *state,
+				    int secs, char *line, size_t len)
 {
-	char tty[32], want[48];
+	char want[48];
 	int i;
 
-	qt_tty_name(slave, tty, sizeof(tty));
 	snprintf(want, sizeof(want), " state=%s ", state);
 	for (i = 0; i < secs * 20; i++) {
 		if (!qt_modem_line(tty, line, len) && strstr(line, want))
@@ -194,6 +193,16 @@ static inline int qt_wait_state(const char *slave, const char *state,
 	line[0] = 0;
 	qt_modem_line(tty, line, len);
 	return -1;
+}
+
+/* As qt_wait_tty_state(), for the modem on pty slave path @slave. */
+static inline int qt_wait_state(const char *slave, const char *state,
+				int secs, char *line, size_t len)
+{
+	char tty[32];
+
+	return qt_wait_tty_state(qt_tty_name(slave, tty, sizeof(tty)), state,
+				 secs, line, len);
 }
 
 #endif /* QT_SIM_H */
