@@ -74,7 +74,7 @@ static void qt_ldisc_receive_buf(struct tty_struct *tty,
 	struct qt_modem *modem = tty->disc_data;
 
 	if (modem && count > 0)
-		qt_modem_rx(modem, cp, count);
+		qt_chan_rx(modem, cp, count);
 }
 
 /*

@@ -506,12 +506,6 @@ void qt_modem_detach(struct qt_modem *modem)
 	modem->tty = NULL;
 }
 
-/* receive_buf: process context, serialized per tty. */
-void qt_modem_rx(struct qt_modem *modem, const u8 *data, size_t len)
-{
-	qt_chan_rx(modem, data, len);
-}
-
 /* /proc/net/quectel_modem: one line of key=value pairs per modem of @net. */
 int qt_modems_show(struct seq_file *seq, struct net *net)
 {

@@ -70,7 +70,6 @@
 #define QT_MODEM_NAME_LEN	16
 #define QT_CMD_LINE_MAX		448	/* a command line, without the CR */
 #define QT_CMD_RESP_MAX		512	/* response lines kept, '\n'-joined */
-#define QT_CMD_PAYLOAD_MAX	1460	/* bytes written after "> " */
 #define QT_OUT_MAX		2048	/* output buffer: one line or payload */
 #define QT_INFO_MAX		64	/* model, revision, IMEI strings */
 
@@ -304,7 +303,6 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty);
 void qt_modem_detach(struct qt_modem *modem);
 void qt_modem_put(struct qt_modem *modem);
 struct qt_modem *qt_modem_get_by_index(struct net *net, int index);
-void qt_modem_rx(struct qt_modem *modem, const u8 *data, size_t len);
 void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
 const char *qt_modem_state_name(enum qt_modem_state state);
 int qt_modems_show(struct seq_file *seq, struct net *net);

@@ -18,6 +18,7 @@
 #include "qt.h"
 
 #define QT_DEFAULT_BUF		(64 * 1024)
+#define QT_TX_SKB_MAX		8192	/* bytes per send-queue buffer */
 
 static struct proto qt_proto = {
 	.name		= "QUECTEL",
@@ -341,7 +342,7 @@ static int qt_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 			continue;
 		}
 		room = READ_ONCE(sk->sk_sndbuf) - qs->tx_queued;
-		chunk = min3(len - copied, room, (size_t)QT_OUT_MAX * 4);
+		chunk = min3(len - copied, room, (size_t)QT_TX_SKB_MAX);
 		skb = alloc_skb(chunk, sk->sk_allocation);
 		if (!skb) {
 			err = -ENOBUFS;
