@@ -13,6 +13,7 @@
  * (or detach) frees slots, after AT+QICLOSE where the modem may know the
  * connectID, so a late +QIOPEN can never reach a new owner.
  */
+#include <linux/inet.h>
 #include <linux/jiffies.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
@@ -20,13 +21,10 @@
 
 #include "qt.h"
 
-#define QT_READ_MAX		1500	/* AT+QIRD length */
-#define QT_SEND_MAX		1460	/* AT+QISEND length */
 #define QT_SENDFAIL_MIN_MS	100
 #define QT_SENDFAIL_MAX_MS	1000
 #define QT_ACK_CHECK_MS		5000
 #define QT_ACK_STALLS_MAX	24
-#define QT_OPEN_FAILURES_MAX	5
 
 /* Module error codes (+QIOPEN <err>, AT+QIGETERROR) and their errnos. */
 static const struct {
@@ -83,6 +81,55 @@ void qt_conn_kick(struct qt_modem *modem)
 }
 
 /*
+ * "+QIURC: "incoming",<id>,<serverID>,"<ip>",<port>": the module gave a new
+ * connection connectID <id>. The slot takes a reference on the listener;
+ * the engine makes the connection a socket on its accept queue (or closes
+ * it). conn_lock held.
+ */
+static void qt_conn_incoming(struct qt_modem *modem, const struct at_token *tok)
+{
+	struct qt_slot *slot, *ls;
+	int id = tok->id, server = tok->arg;
+
+	lockdep_assert_held(&modem->conn_lock);
+	if (id < 0 || id >= QT_MAX_CONNS || server < 0 || server >= QT_MAX_CONNS)
+		return;
+	slot = &modem->slots[id];
+	switch (slot->state) {
+	case QT_SLOT_FREE:
+		break;
+	case QT_SLOT_RESERVED:
+	case QT_SLOT_CLOSING:
+		/*
+		 * The module thinks the connectID free: our reservation
+		 * cannot open (an AT+QIOPEN already sent will fail with 563).
+		 */
+		slot->in_collision = true;
+		if (slot->state == QT_SLOT_RESERVED && !slot->sent && !slot->error) {
+			slot->error = -EADDRNOTAVAIL;
+			slot->forget = true;
+		}
+		return;
+	default:
+		pr_warn_ratelimited("quectel: %s: incoming connection on busy connectID %d\n",
+				    modem->name, id);
+		return;
+	}
+
+	ls = &modem->slots[server];
+	slot->state = QT_SLOT_INCOMING;
+	slot->ctx = ls->ctx;
+	slot->open_err = -1;
+	slot->peer_port = tok->port;
+	strscpy(slot->peer, tok->peer, sizeof(slot->peer));
+	if (ls->state == QT_SLOT_OPEN && ls->qs &&
+	    ls->qs->service == QT_SVC_TCP_LISTENER) {
+		slot->qs = ls->qs;
+		sock_hold(&ls->qs->sk);
+	}
+}
+
+/*
  * Connection URCs. Parser callback: chan->lock held; records and kicks.
  */
 void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
@@ -92,6 +139,14 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 
 	if (tok->kind != AT_TOK_URC)
 		return;
+
+	if (tok->urc == AT_URC_INCOMING_FULL) {
+		/* The module refused a client itself: nothing is ours to free. */
+		spin_lock(&modem->state_lock);
+		modem->stats.incoming_full++;
+		spin_unlock(&modem->state_lock);
+		return;
+	}
 
 	spin_lock(&modem->conn_lock);
 	switch (tok->urc) {
@@ -110,6 +165,9 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 		else if (slot->state == QT_SLOT_OPENING ||
 			 (slot->state == QT_SLOT_RESERVED && slot->sent))
 			slot->open_err = tok->code;
+		break;
+	case AT_URC_INCOMING:
+		qt_conn_incoming(modem, tok);
 		break;
 	case AT_URC_PDPDEACT:
 		ctx = tok->id;
@@ -154,7 +212,7 @@ void qt_conn_reset_all(struct qt_modem *modem, int err)
 }
 
 /* Wake everyone waiting on the socket, whatever they wait for. */
-static void qt_sock_wake(struct sock *sk)
+void qt_sock_wake(struct sock *sk)
 {
 	sk->sk_state_change(sk);
 	sk->sk_data_ready(sk);
@@ -165,7 +223,7 @@ static void qt_sock_wake(struct sock *sk)
  * The connection is over with -errno @err (0: orderly). Socket lock held.
  * Buffered received data stays readable; the error is reported once.
  */
-static void qt_sock_set_closed(struct qt_sock *qs, int err)
+void qt_sock_set_closed(struct qt_sock *qs, int err)
 {
 	struct sock *sk = &qs->sk;
 
@@ -194,12 +252,20 @@ static struct qt_sock *qt_slot_free(struct qt_modem *modem, int id)
 	return qs;
 }
 
+/*
+ * Our use of a connectID is over. Worker. A connectID the module handed to
+ * an incoming connection meanwhile is closed rather than freed.
+ */
 static void qt_slot_release(struct qt_modem *modem, int id)
 {
 	struct qt_sock *qs;
+	bool collision;
 
 	spin_lock(&modem->conn_lock);
+	collision = modem->slots[id].in_collision;
 	qs = qt_slot_free(modem, id);
+	if (collision)
+		modem->slots[id].state = QT_SLOT_CLOSING;
 	spin_unlock(&modem->conn_lock);
 	if (qs)
 		sock_put(&qs->sk);
@@ -221,7 +287,7 @@ static void qt_slot_to_closing(struct qt_modem *modem, int id)
 }
 
 /* The module's error code of the last TCP/IP command, as a -errno. */
-static int qt_conn_last_error(struct qt_modem *modem)
+int qt_conn_last_error(struct qt_modem *modem)
 {
 	struct at_field f[4];
 	struct qt_cmd *cmd;
@@ -239,119 +305,6 @@ static int qt_conn_last_error(struct qt_modem *modem)
 	}
 	qt_cmd_put(cmd);
 	return err;
-}
-
-/* The APN module parameter may only hold what can go between quotes. */
-static bool qt_apn_valid(const char *apn)
-{
-	const char *p;
-
-	if (strlen(apn) > 62)
-		return false;
-	for (p = apn; *p; p++)
-		if (*p < 0x21 || *p > 0x7e || *p == '"' || *p == ',')
-			return false;
-	return true;
-}
-
-/* "+QIACT: <ctx>,<state>,<type>[,"<ip>"]" lines: note the active ones. */
-static void qt_ctx_parse_active(struct qt_modem *modem, const char *resp)
-{
-	struct at_field f[AT_FIELDS_MAX];
-	const char *line, *args;
-	int n, ctx, state;
-	size_t len;
-
-	for (line = resp; *line; line += len + (line[len] == '\n')) {
-		len = strcspn(line, "\n");
-		args = at_line_args(line, "+QIACT:");
-		if (!args)
-			continue;
-		n = at_fields_split(args, len - (args - line), f, ARRAY_SIZE(f));
-		if (n < 3 || at_field_int(&f[0], 1, QT_MAX_CTX, &ctx) ||
-		    at_field_int(&f[1], 0, 1, &state) || state != 1)
-			continue;
-		spin_lock(&modem->conn_lock);
-		modem->ctx_active |= BIT(ctx);
-		if (n >= 4)
-			at_field_str(&f[3], modem->ctx_ip[ctx], sizeof(modem->ctx_ip[ctx]));
-		spin_unlock(&modem->conn_lock);
-	}
-}
-
-static int qt_ctx_query(struct qt_modem *modem)
-{
-	struct qt_cmd *cmd;
-	int err;
-
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIACT?");
-	if (!cmd)
-		return -ENOMEM;
-	cmd->resp_prefix = "+QIACT:";
-	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final != QT_FINAL_OK)
-		err = -EIO;
-	if (!err)
-		qt_ctx_parse_active(modem, cmd->resp);
-	qt_cmd_put(cmd);
-	return err;
-}
-
-/*
- * Make @ctx active: configure it with the module's APN and activate it,
- * deactivating it first after too many failed opens. Worker.
- * Returns 0 or -errno.
- */
-static int qt_ctx_ensure(struct qt_modem *modem, int ctx)
-{
-	bool active, reactivate;
-	int err;
-
-	spin_lock(&modem->conn_lock);
-	active = modem->ctx_active & BIT(ctx);
-	reactivate = modem->ctx_reactivate & BIT(ctx);
-	modem->ctx_reactivate &= ~BIT(ctx);
-	spin_unlock(&modem->conn_lock);
-
-	if (reactivate) {
-		qt_chan_simple(modem, 0, "AT+QIDEACT=%d", ctx);
-		spin_lock(&modem->conn_lock);
-		modem->ctx_active &= ~BIT(ctx);
-		spin_unlock(&modem->conn_lock);
-		active = false;
-	}
-	if (active)
-		return 0;
-
-	/* Already active from an earlier session of ours or of someone else? */
-	if (!qt_ctx_query(modem) && (READ_ONCE(modem->ctx_active) & BIT(ctx)))
-		return 0;
-
-	if (!qt_apn_valid(qt_apn)) {
-		pr_warn_once("quectel: the apn parameter has bytes that cannot be sent\n");
-		return -ENETUNREACH;
-	}
-	err = qt_chan_simple(modem, 0, "AT+QICSGP=%d,1,\"%s\",\"\",\"\",0", ctx, qt_apn);
-	if (err == -ENODEV || err == -ECONNRESET)
-		return err;
-	err = qt_chan_simple(modem, 0, "AT+QIACT=%d", ctx);
-	if (err)
-		return err == -ENODEV || err == -ECONNRESET ? err : -ENETUNREACH;
-	qt_ctx_query(modem);
-	return 0;
-}
-
-static void qt_ctx_open_result(struct qt_modem *modem, int ctx, bool ok)
-{
-	spin_lock(&modem->conn_lock);
-	if (ok) {
-		modem->ctx_open_failures[ctx] = 0;
-	} else if (++modem->ctx_open_failures[ctx] >= QT_OPEN_FAILURES_MAX) {
-		/* The notes: five failed opens in a row, reactivate. */
-		modem->ctx_open_failures[ctx] = 0;
-		modem->ctx_reactivate |= BIT(ctx);
-	}
-	spin_unlock(&modem->conn_lock);
 }
 
 /* AT+QISTATE=1,<id>: the local port the modem picked. */
@@ -379,26 +332,46 @@ static void qt_conn_fetch_local_port(struct qt_modem *modem, struct qt_sock *qs,
 	qt_cmd_put(cmd);
 }
 
+static const char *const qt_service_names[] = {
+	[QT_SVC_TCP]		= "TCP",
+	[QT_SVC_UDP]		= "UDP",
+	[QT_SVC_TCP_LISTENER]	= "TCP LISTENER",
+	[QT_SVC_UDP_SERVICE]	= "UDP SERVICE",
+};
+
+static bool qt_service_is_server(enum qt_service svc)
+{
+	return svc == QT_SVC_TCP_LISTENER || svc == QT_SVC_UDP_SERVICE;
+}
+
 /* Send AT+QIOPEN for a reserved slot. Worker. */
 static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 			 int ctx)
 {
 	struct qt_slot *slot = &modem->slots[id];
+	enum qt_service svc;
 	struct qt_cmd *cmd;
 	char host[QT_HOST_MAX];
-	int err, port;
+	int err, port, lport;
 
 	lock_sock(&qs->sk);
+	svc = qs->service;
 	strscpy(host, qs->host, sizeof(host));
 	port = qs->port;
+	lport = qs->bound ? qs->local_port : 0;
 	release_sock(&qs->sk);
 
 	err = qt_ctx_ensure(modem, ctx);
 	if (err)
 		goto failed;
 
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"TCP\",\"%s\",%d,0,0",
-			   ctx, id, host, port);
+	/* A server takes "127.0.0.1" and no remote port (the notes). */
+	if (qt_service_is_server(svc))
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"127.0.0.1\",0,%d,0",
+				   ctx, id, qt_service_names[svc], lport);
+	else
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"%s\",%d,%d,0",
+				   ctx, id, qt_service_names[svc], host, port, lport);
 	if (!cmd) {
 		err = -ENOMEM;
 		goto failed;
@@ -434,12 +407,6 @@ failed:
 	spin_unlock(&modem->conn_lock);
 }
 
-/* Read once from the modem into the socket. Worker. */
-static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id);
-
-/* Send one chunk of the socket's queue. Worker. */
-static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id);
-
 static void qt_sink_payload(struct qt_cmd *cmd, const u8 *data, size_t len)
 {
 	struct sk_buff *skb = cmd->priv;
@@ -449,9 +416,61 @@ static void qt_sink_payload(struct qt_cmd *cmd, const u8 *data, size_t len)
 	skb_put_data(skb, data, len);
 }
 
+static bool qt_service_is_dgram(enum qt_service svc)
+{
+	return svc == QT_SVC_UDP || svc == QT_SVC_UDP_SERVICE;
+}
+
+/* "<ip>" of a UDP SERVICE read into the datagram's cb; false if unparsable. */
+static bool qt_dgram_peer_parse(struct sk_buff *skb, const struct at_field *ip,
+				const struct at_field *port)
+{
+	struct qt_dgram_cb *cb = qt_dgram_cb(skb);
+	char buf[48];
+	int p;
+
+	memset(cb, 0, sizeof(*cb));
+	if (at_field_str(ip, buf, sizeof(buf)) < 0 ||
+	    at_field_int(port, 0, 65535, &p))
+		return false;
+	cb->port = p;
+	if (in4_pton(buf, -1, cb->addr, -1, NULL))
+		cb->family = AF_INET;
+	else if (in6_pton(buf, -1, cb->addr, -1, NULL))
+		cb->family = AF_INET6;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Parse "+QIRD: <n>[,"<ip>",<port>]" of a read into @skb. Returns n, or -1
+ * if the response does not describe what was received.
+ */
+static int qt_read_result(struct qt_cmd *cmd, struct sk_buff *skb, bool service)
+{
+	const char *args = at_line_args(cmd->resp, "+QIRD:");
+	struct at_field f[4];
+	int nf, n;
+
+	if (!args)
+		return -1;
+	nf = at_fields_split(args, strcspn(args, "\n"), f, ARRAY_SIZE(f));
+	if (nf < 1 || at_field_int(&f[0], 0, QT_READ_MAX, &n) || n != skb->len)
+		return -1;
+	if (service && n && (nf != 3 || !qt_dgram_peer_parse(skb, &f[1], &f[2])))
+		return -1;
+	return n;
+}
+
+/*
+ * Read once from the modem into the socket: up to 1500 bytes of a stream,
+ * or one whole datagram. Worker.
+ */
 static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
 	struct sock *sk = &qs->sk;
+	enum qt_service svc = READ_ONCE(qs->service);
 	struct sk_buff *skb;
 	struct qt_cmd *cmd;
 	int err, n = -1;
@@ -459,7 +478,10 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	skb = alloc_skb(QT_READ_MAX, GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d,%d", id, QT_READ_MAX);
+	if (qt_service_is_dgram(svc))
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d", id);
+	else
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d,%d", id, QT_READ_MAX);
 	if (!cmd) {
 		kfree_skb(skb);
 		return -ENOMEM;
@@ -467,14 +489,8 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	cmd->priv = skb;
 	cmd->on_payload = qt_sink_payload;
 	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final == QT_FINAL_OK) {
-		const char *args = at_line_args(cmd->resp, "+QIRD:");
-		struct at_field f[4];
-
-		if (args && at_fields_split(args, strcspn(args, "\n"), f, 4) >= 1 &&
-		    !at_field_int(&f[0], 0, QT_READ_MAX, &n) && n != skb->len)
-			n = -1;
-	}
+	if (!err && cmd->final == QT_FINAL_OK)
+		n = qt_read_result(cmd, skb, svc == QT_SVC_UDP_SERVICE);
 	qt_cmd_put(cmd);
 	if (err) {
 		kfree_skb(skb);
@@ -502,13 +518,76 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	return 0;
 }
 
-static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
+/*
+ * Take the next chunk of the send queue into @buf: up to 1460 bytes of a
+ * stream, or the head datagram. Socket lock held. Returns its length and,
+ * for a UDP service, writes the destination's ",\"<ip>\",<port>" to @dest.
+ */
+static unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, char *dest,
+			       size_t dest_len)
 {
 	struct sock *sk = &qs->sk;
 	struct sk_buff *skb, *tmp;
+	unsigned int n, off = 0;
+
+	dest[0] = '\0';
+	if (qt_service_is_dgram(qs->service)) {
+		struct qt_dgram_cb *cb;
+
+		skb = skb_peek(&sk->sk_write_queue);
+		if (!skb)
+			return 0;
+		skb_copy_bits(skb, 0, buf, skb->len);
+		cb = qt_dgram_cb(skb);
+		if (qs->service == QT_SVC_UDP_SERVICE && cb->family == AF_INET)
+			snprintf(dest, dest_len, ",\"%pI4\",%u", cb->addr, cb->port);
+		else if (qs->service == QT_SVC_UDP_SERVICE)
+			snprintf(dest, dest_len, ",\"%pI6c\",%u", cb->addr, cb->port);
+		return skb->len;
+	}
+
+	n = min_t(unsigned int, qs->tx_queued, QT_SEND_MAX);
+	skb_queue_walk_safe(&sk->sk_write_queue, skb, tmp) {
+		unsigned int chunk = min(skb->len, n - off);
+
+		memcpy(buf + off, skb->data, chunk);
+		off += chunk;
+		if (off == n)
+			break;
+	}
+	return n;
+}
+
+/* SEND OK: drop @n sent bytes (a whole datagram) from the queue. */
+static void qt_tx_consume(struct qt_sock *qs, unsigned int n)
+{
+	struct sock *sk = &qs->sk;
+	struct sk_buff *skb;
+
+	n = min(n, qs->tx_queued);
+	qs->tx_queued -= n;
+	while (n) {
+		skb = skb_peek(&sk->sk_write_queue);
+		if (skb->len > n) {
+			skb_pull(skb, n);
+			break;
+		}
+		n -= skb->len;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		kfree_skb(skb);
+	}
+	qs->sendfail_ms = 0;
+	sk->sk_write_space(sk);
+}
+
+static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct sock *sk = &qs->sk;
 	u32 acked, unacked;
 	struct qt_cmd *cmd;
-	unsigned int n, off = 0;
+	char dest[64];
+	unsigned int n;
+	u8 *buf;
 	int err;
 
 	/*
@@ -525,51 +604,28 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 		return 0;
 	}
 
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,", id);
-	if (!cmd)
+	buf = kmalloc(QT_SEND_MAX, GFP_KERNEL);
+	if (!buf)
 		return -ENOMEM;
-	cmd->payload = kmalloc(QT_SEND_MAX, GFP_KERNEL);
-	if (!cmd->payload) {
-		qt_cmd_put(cmd);
-		return -ENOMEM;
-	}
-
 	lock_sock(sk);
-	n = min_t(unsigned int, qs->tx_queued, QT_SEND_MAX);
-	skb_queue_walk_safe(&sk->sk_write_queue, skb, tmp) {
-		unsigned int chunk = min(skb->len, n - off);
-
-		memcpy(cmd->payload + off, skb->data, chunk);
-		off += chunk;
-		if (off == n)
-			break;
-	}
+	n = qt_tx_peek(qs, buf, dest, sizeof(dest));
 	release_sock(sk);
 	if (!n) {
-		qt_cmd_put(cmd);
+		kfree(buf);
 		return 0;
 	}
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,%u%s", id, n, dest);
+	if (!cmd) {
+		kfree(buf);
+		return -ENOMEM;
+	}
+	cmd->payload = buf;
 	cmd->payload_len = n;
-	cmd->line_len += scnprintf(cmd->line + cmd->line_len,
-				   sizeof(cmd->line) - cmd->line_len, "%u", n);
 
 	err = qt_chan_exec(modem, cmd);
 	if (!err && cmd->final == QT_FINAL_SEND_OK) {
 		lock_sock(sk);
-		n = min(n, qs->tx_queued);
-		qs->tx_queued -= n;
-		while (n) {
-			skb = skb_peek(&sk->sk_write_queue);
-			if (skb->len > n) {
-				skb_pull(skb, n);
-				break;
-			}
-			n -= skb->len;
-			__skb_unlink(skb, &sk->sk_write_queue);
-			kfree_skb(skb);
-		}
-		qs->sendfail_ms = 0;
-		sk->sk_write_space(sk);
+		qt_tx_consume(qs, n);
 		release_sock(sk);
 	} else if (!err && cmd->final == QT_FINAL_SEND_FAIL) {
 		/* The module's buffer is full: retry later, backing off. */
@@ -649,6 +705,60 @@ static void qt_next_deadline(unsigned long *next, unsigned long when)
 }
 
 /*
+ * An incoming connection on listener @lqs (the slot's reference, which the
+ * caller drops): make it a socket on the accept queue, or close it when
+ * the queue is full, the listener is gone, or the slot failed. Worker.
+ */
+static void qt_conn_accept(struct qt_modem *modem, int id, struct qt_sock *lqs,
+			   const struct qt_slot *snap)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct sock *lsk = &lqs->sk;
+	struct qt_sock *child = NULL;
+	bool overflow = false;
+
+	lock_sock(lsk);
+	if (!snap->error && lsk->sk_state == TCP_LISTEN) {
+		if (sk_acceptq_is_full(lsk))
+			overflow = true;
+		else
+			child = qt_child_new(lqs, id, snap->peer, snap->peer_port);
+	}
+
+	spin_lock(&modem->conn_lock);
+	if (WARN_ON_ONCE(slot->qs != lqs)) {
+		/* Only the engine moves an incoming slot on: cannot happen. */
+		if (child) {
+			child->id = -1;
+			qt_sock_set_closed(child, -ECONNABORTED);
+		}
+	} else {
+		sock_put(lsk);			/* the slot's; ours remains */
+		slot->qs = NULL;
+		if (child) {
+			sock_hold(&child->sk);
+			slot->qs = child;
+			slot->state = QT_SLOT_OPEN;
+			/* What came before the socket existed: next pass. */
+			slot->rx_urc |= snap->rx_urc;
+			slot->closed_urc |= snap->closed_urc;
+		} else if (snap->error && snap->forget) {
+			qt_slot_free(modem, id);
+		} else {
+			slot->state = QT_SLOT_CLOSING;
+		}
+	}
+	spin_unlock(&modem->conn_lock);
+	release_sock(lsk);
+
+	if (overflow) {
+		spin_lock(&modem->state_lock);
+		modem->stats.accept_overflow++;
+		spin_unlock(&modem->state_lock);
+	}
+}
+
+/*
  * Serve one slot: apply recorded events, then at most one command.
  * Worker. Returns true if it did something.
  */
@@ -708,6 +818,12 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 		return true;
 	}
 
+	if (snap.state == QT_SLOT_INCOMING) {
+		qt_conn_accept(modem, id, qs, &snap);
+		sock_put(&qs->sk);
+		return true;
+	}
+
 	sk = &qs->sk;
 	lock_sock(sk);
 	if (snap.error) {
@@ -731,16 +847,22 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 		break;
 	case QT_SLOT_OPENING:
 		if (snap.open_err == 0) {
-			/* The local port first, so getsockname() has it at once. */
-			release_sock(sk);
-			qt_conn_fetch_local_port(modem, qs, id);
-			lock_sock(sk);
+			/*
+			 * A client's local port first, so getsockname() has it
+			 * at once (a server's is the one it asked for).
+			 */
+			if (!qt_service_is_server(qs->service)) {
+				release_sock(sk);
+				qt_conn_fetch_local_port(modem, qs, id);
+				lock_sock(sk);
+			}
 			spin_lock(&modem->conn_lock);
 			if (slot->qs == qs)
 				slot->state = QT_SLOT_OPEN;
 			spin_unlock(&modem->conn_lock);
 			if (sk->sk_state == TCP_SYN_SENT) {
-				sk->sk_state = TCP_ESTABLISHED;
+				sk->sk_state = qs->service == QT_SVC_TCP_LISTENER ?
+					       TCP_LISTEN : TCP_ESTABLISHED;
 				qs->next_ack_check = jiffies +
 					msecs_to_jiffies(QT_ACK_CHECK_MS);
 				qt_sock_wake(sk);
@@ -802,7 +924,7 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 			op = QT_OP_CLOSE;
 		} else if (qs->close_wanted && !qs->tx_queued) {
 			op = QT_OP_CLOSE;
-		} else if (sock_flag(sk, SOCK_KEEPOPEN)) {
+		} else if (sock_flag(sk, SOCK_KEEPOPEN) && qs->service == QT_SVC_TCP) {
 			if (qs->ack_stalls >= QT_ACK_STALLS_MAX) {
 				qt_sock_set_closed(qs, -ETIMEDOUT);
 				release_sock(sk);
@@ -913,6 +1035,7 @@ void qt_conn_init(struct qt_modem *modem)
 	int id;
 
 	spin_lock_init(&modem->conn_lock);
+	INIT_LIST_HEAD(&modem->bound);
 	INIT_DELAYED_WORK(&modem->data_work, qt_conn_work);
 	for (id = 0; id < QT_MAX_CONNS; id++) {
 		modem->slots[id].state = QT_SLOT_FREE;

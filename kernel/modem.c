@@ -446,6 +446,12 @@ static void qt_modem_release(struct kref *kref)
 }
 
 /* Process context; may sleep. */
+/* Another reference on a modem the caller holds one on. Any context. */
+void qt_modem_hold(struct qt_modem *modem)
+{
+	kref_get(&modem->kref);
+}
+
 void qt_modem_put(struct qt_modem *modem)
 {
 	kref_put(&modem->kref, qt_modem_release);
@@ -547,6 +553,8 @@ int qt_modems_show(struct seq_file *seq, struct net *net)
 			   st.rx_bytes, st.tx_bytes, st.commands, st.timeouts, st.urcs);
 		seq_printf(seq, " parse_errors=%u overlong=%u restarts=%u reboots=%u",
 			   ps.garbage, ps.overlong, st.restarts, st.reboots);
+		seq_printf(seq, " incoming_full=%llu accept_overflow=%llu",
+			   st.incoming_full, st.accept_overflow);
 		seq_printf(seq, " restart_failures=%u next_restart_s=%lu reason=\"%s\"\n",
 			   rfail, next, reason ?: "");
 	}

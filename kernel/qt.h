@@ -56,6 +56,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/tty.h>
 #include <linux/wait.h>
@@ -145,6 +146,8 @@ enum qt_tmo {
 };
 
 #define QT_MAX_CONNS		12	/* connectIDs 0..11 */
+#define QT_READ_MAX		1500	/* AT+QIRD length */
+#define QT_SEND_MAX		1460	/* AT+QISEND length; largest datagram */
 #define QT_MAX_CTX		16	/* PDP contexts 1..16 */
 
 /*
@@ -154,41 +157,74 @@ enum qt_tmo {
  */
 enum qt_slot_state {
 	QT_SLOT_FREE,
-	QT_SLOT_RESERVED,	/* connect() took it; AT+QIOPEN not yet sent */
+	QT_SLOT_RESERVED,	/* a socket took it; AT+QIOPEN not yet sent */
 	QT_SLOT_OPENING,	/* AT+QIOPEN answered OK; waiting for +QIOPEN */
-	QT_SLOT_OPEN,		/* connected */
+	QT_SLOT_OPEN,		/* connected, listening or serving */
+	QT_SLOT_INCOMING,	/* +QIURC "incoming": qs is the listener */
 	QT_SLOT_CLOSING,	/* AT+QICLOSE wanted, then free */
+};
+
+/* What a connectID is to the module (the <service_type> of AT+QIOPEN). */
+enum qt_service {
+	QT_SVC_TCP,		/* "TCP" client, and "TCP INCOMING" */
+	QT_SVC_UDP,		/* "UDP" client */
+	QT_SVC_TCP_LISTENER,	/* "TCP LISTENER" */
+	QT_SVC_UDP_SERVICE,	/* "UDP SERVICE" */
 };
 
 struct qt_sock;
 
 struct qt_slot {
 	enum qt_slot_state	state;
-	struct qt_sock		*qs;		/* holds a sock reference; NULL: orphan */
+	/*
+	 * The socket, with a reference; NULL: an orphan the engine closes.
+	 * In QT_SLOT_INCOMING, the listener the connection arrived on.
+	 */
+	struct qt_sock		*qs;
 	bool			sent;		/* RESERVED: AT+QIOPEN is on its way */
 	bool			forget;		/* the modem forgot it: no AT+QICLOSE */
+	/*
+	 * The module gave this connectID to an incoming connection while we
+	 * still held it (our AT+QIOPEN for it cannot succeed): once our use
+	 * ends, the slot is closed instead of freed, so that connection is
+	 * not leaked.
+	 */
+	bool			in_collision;
 	int			ctx;
 	unsigned long		deadline;	/* OPENING: the +QIOPEN limit */
 	int			open_err;	/* +QIOPEN <err>, -1 none yet */
 	bool			rx_urc;		/* +QIURC "recv" seen */
 	bool			closed_urc;	/* +QIURC "closed" seen */
 	int			error;		/* pending socket error (errno) */
+	/* QT_SLOT_INCOMING: the client */
+	u16			peer_port;
+	char			peer[48];
 };
 
 /*
  * An AF_QUECTEL socket. sk_state uses the TCP numbers: TCP_CLOSE (no
- * connection), TCP_SYN_SENT (connecting), TCP_ESTABLISHED, TCP_CLOSE_WAIT
- * (the peer closed; buffered data still readable). The fields below are
- * protected by the socket lock (lock_sock) unless noted.
+ * connection), TCP_SYN_SENT (AT+QIOPEN under way: connecting, opening a
+ * listener or a UDP service), TCP_ESTABLISHED (connected, or a UDP
+ * service open), TCP_LISTEN, TCP_CLOSE_WAIT (the peer closed; buffered
+ * data still readable). The fields below are protected by the socket lock
+ * (lock_sock) unless noted.
  */
 struct qt_sock {
 	struct sock		sk;		/* must be first */
-	struct qt_modem		*modem;		/* referenced; set by connect() */
+	struct qt_modem		*modem;		/* referenced; set by connect/bind */
+	enum qt_service		service;
 	int			id;		/* connectID, -1 if none */
 	int			ctx;
 	char			host[QT_HOST_MAX];
 	u16			port;
 	u16			local_port;
+	/* bind(): local_port is ours; on the modem's bound list (conn_lock) */
+	bool			bound;
+	bool			auto_port;	/* bound to port 0: ours to pick */
+	struct list_head	bind_node;
+	/* listener: accepted connections not yet accept()ed; child: its node */
+	struct list_head	accept_q;
+	struct list_head	accept_node;
 	unsigned int		tx_queued;	/* bytes on sk_write_queue */
 	unsigned int		rx_queued;	/* bytes on sk_receive_queue */
 	bool			rx_pending;	/* the modem may hold data for us */
@@ -201,6 +237,22 @@ struct qt_sock {
 	u32			last_acked;
 	unsigned int		ack_stalls;
 };
+
+/*
+ * Datagrams on the queues of a UDP service carry their peer in skb->cb:
+ * the sender (receive queue) or the destination (send queue).
+ */
+struct qt_dgram_cb {
+	u16	port;
+	u8	family;			/* AF_INET, AF_INET6 */
+	u8	addr[16];
+};
+
+static inline struct qt_dgram_cb *qt_dgram_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct qt_dgram_cb) > sizeof(skb->cb));
+	return (struct qt_dgram_cb *)skb->cb;
+}
 
 static inline struct qt_sock *qt_sk(const struct sock *sk)
 {
@@ -229,6 +281,8 @@ struct qt_modem_stats {
 	u64 commands;		/* commands completed by a final result */
 	u64 timeouts;		/* commands that timed out */
 	u64 urcs;		/* unsolicited result codes */
+	u64 incoming_full;	/* +QIURC "incoming full": module refused a client */
+	u64 accept_overflow;	/* incoming connections closed: backlog full */
 	u32 restarts;		/* AT+CFUN=1,1 sent */
 	u32 reboots;		/* RDY seen outside a restart we asked for */
 };
@@ -265,12 +319,13 @@ struct qt_modem {
 	unsigned int		cmd_timeout_ms[QT_TMO_NR];
 
 	/* connections (conn.c) */
-	spinlock_t		conn_lock;	/* slots[], ctx_* */
+	spinlock_t		conn_lock;	/* slots[], ctx_*, bound */
 	struct qt_slot		slots[QT_MAX_CONNS];
 	u32			ctx_active;	/* bit n: context n active */
 	u32			ctx_reactivate;	/* bit n: 5 failed opens in a row */
 	u32			ctx_deact;	/* bit n: pdpdeact, AT+QIDEACT wanted */
 	u8			ctx_open_failures[QT_MAX_CTX + 1];
+	struct list_head	bound;		/* bound sockets, by bind_node */
 	char			ctx_ip[QT_MAX_CTX + 1][48];
 	struct delayed_work	data_work;	/* the connection engine */
 	bool			data_dead;	/* detached: the engine stops */
@@ -301,11 +356,16 @@ extern const unsigned int qt_default_timeout_ms[QT_TMO_NR];
 /* modem.c */
 struct qt_modem *qt_modem_create(struct tty_struct *tty);
 void qt_modem_detach(struct qt_modem *modem);
+void qt_modem_hold(struct qt_modem *modem);
 void qt_modem_put(struct qt_modem *modem);
 struct qt_modem *qt_modem_get_by_index(struct net *net, int index);
 void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
 const char *qt_modem_state_name(enum qt_modem_state state);
 int qt_modems_show(struct seq_file *seq, struct net *net);
+
+/* ctx.c: PDP contexts */
+int qt_ctx_ensure(struct qt_modem *modem, int ctx);
+void qt_ctx_open_result(struct qt_modem *modem, int ctx, bool ok);
 
 /* conn.c: the connection engine */
 void qt_conn_init(struct qt_modem *modem);
@@ -314,16 +374,64 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok);
 void qt_conn_reset_all(struct qt_modem *modem, int err);
 void qt_conn_stop(struct qt_modem *modem);
 int qt_errno_of_module_error(int code);
+int qt_conn_last_error(struct qt_modem *modem);
 int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
 bool qt_modem_is_ready(struct qt_modem *modem);
+void qt_sock_set_closed(struct qt_sock *qs, int err);
+void qt_sock_wake(struct sock *sk);
 
 /* ldisc.c */
 int qt_ldisc_register(void);
 void qt_ldisc_unregister(void);
 
-/* sock.c */
+/* sock.c: the family, and what every socket type shares */
+struct qt_addr {			/* a parsed, validated address */
+	char host[QT_HOST_MAX];
+	u16 port;
+	int modem;
+	int ctx;
+};
+
 int qt_sock_register(void);
 void qt_sock_unregister(void);
+int qt_parse_addr(const struct sockaddr *uaddr, int len, struct qt_addr *addr,
+		  bool local);
+struct sock *qt_sock_alloc(struct net *net, struct socket *sock, int type,
+			   int kern);
+int qt_sock_connect(struct socket *sock, struct sockaddr *uaddr, int len,
+		    int flags);
+int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
+		 int ctx, long timeo);
+void qt_sock_release_conn(struct qt_sock *qs);
+int qt_sock_getname(struct socket *sock, struct sockaddr *uaddr, int peer);
+int qt_sock_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+int qt_sock_setsockopt(struct socket *sock, int level, int optname,
+		       sockptr_t optval, unsigned int optlen);
+int qt_sock_getsockopt(struct socket *sock, int level, int optname,
+		       char __user *optval, int __user *optlen);
+int qt_sock_release(struct socket *sock);
+int qt_sock_shutdown(struct socket *sock, int how);
+int qt_wait_sndbuf(struct sock *sk, long *timeo, unsigned int need);
+int qt_epipe(int flags);
+void qt_fill_name(struct sockaddr_qt *sqt, const struct qt_sock *qs,
+		  const char *host, u16 port);
+
+/* stream.c */
+extern const struct proto_ops qt_stream_ops;
+
+/* dgram.c */
+extern const struct proto_ops qt_dgram_ops;
+
+/* listen.c: bind, listen, accept */
+int qt_bind(struct socket *sock, struct sockaddr *uaddr, int len);
+int qt_bind_auto(struct socket *sock, int modem, int ctx);
+void qt_unbind(struct qt_sock *qs);
+int qt_listen(struct socket *sock, int backlog);
+int qt_accept(struct socket *sock, struct socket *newsock, int flags, bool kern);
+int qt_serve_open(struct sock *sk, long timeo);
+void qt_listener_close_queue(struct list_head *queue);
+struct qt_sock *qt_child_new(struct qt_sock *lqs, int id, const char *peer,
+			     u16 peer_port);
 
 /* proc.c */
 int qt_proc_register(void);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AF_QUECTEL socket family: the proto_ops of stream sockets. The contract
- * is docs/SOCKETS.md. Socket calls validate, queue data, reserve a
- * connectID and wait; the connection engine (conn.c) talks to the modem.
+ * AF_QUECTEL socket family: registration, socket creation and release, and
+ * what stream and datagram sockets share: address parsing, opening a
+ * connectID and waiting for it, names, options and ioctls. The contracts
+ * are docs/SOCKETS.md and docs/SERVERS.md. Socket calls validate, queue
+ * data, reserve a connectID and wait; the connection engine (conn.c)
+ * talks to the modem.
  */
 #include <linux/ctype.h>
 #include <linux/in.h>
@@ -11,27 +14,17 @@
 #include <linux/net.h>
 #include <linux/quectel.h>
 #include <linux/sockios.h>
-#include <linux/uio.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
 
 #include "qt.h"
 
 #define QT_DEFAULT_BUF		(64 * 1024)
-#define QT_TX_SKB_MAX		8192	/* bytes per send-queue buffer */
 
 static struct proto qt_proto = {
 	.name		= "QUECTEL",
 	.owner		= THIS_MODULE,
 	.obj_size	= sizeof(struct qt_sock),
-};
-
-/* A parsed, validated connect() address. */
-struct qt_addr {
-	char host[QT_HOST_MAX];
-	u16 port;
-	int modem;
-	int ctx;
 };
 
 /*
@@ -51,9 +44,18 @@ static bool qt_host_valid(const char *host)
 	return true;
 }
 
-/* Process context (connect). Returns 0 or -errno; nothing reaches the modem. */
-static int qt_parse_addr(const struct sockaddr *uaddr, int len,
-			 struct qt_addr *addr)
+/* A module serves on every address of its context: only "any" binds. */
+static bool qt_local_host_valid(const char *host)
+{
+	return !*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "::");
+}
+
+/*
+ * Parse a remote (connect, sendto) or @local (bind) address. Process
+ * context. Returns 0 or -errno; nothing reaches the modem.
+ */
+int qt_parse_addr(const struct sockaddr *uaddr, int len, struct qt_addr *addr,
+		  bool local)
 {
 	memset(addr, 0, sizeof(*addr));
 	if (len < (int)sizeof(uaddr->sa_family))
@@ -103,8 +105,12 @@ static int qt_parse_addr(const struct sockaddr *uaddr, int len,
 	}
 	}
 
-	if (!addr->port || !qt_host_valid(addr->host))
+	if (local) {
+		if (!qt_local_host_valid(addr->host))
+			return -EADDRNOTAVAIL;
+	} else if (!addr->port || !qt_host_valid(addr->host)) {
 		return -EINVAL;
+	}
 	if (!addr->ctx)
 		addr->ctx = qt_default_context;
 	if (addr->ctx < 1 || addr->ctx > QT_MAX_CTX)
@@ -135,10 +141,10 @@ static int qt_reserve_slot(struct qt_modem *modem, struct qt_sock *qs, int ctx)
 }
 
 /*
- * Give up a connect in progress (signal, close): the slot becomes an
- * orphan the engine closes and frees. Socket lock held.
+ * Give up an open in progress (signal, close): the slot becomes an orphan
+ * the engine closes and frees. Socket lock held.
  */
-static void qt_abandon_connect(struct qt_sock *qs)
+static void qt_abandon_open(struct qt_sock *qs)
 {
 	struct qt_modem *modem = qs->modem;
 	struct qt_slot *slot;
@@ -160,59 +166,30 @@ static void qt_abandon_connect(struct qt_sock *qs)
 	qt_conn_kick(modem);
 }
 
-static int qt_stream_connect(struct socket *sock, struct sockaddr *uaddr,
-			     int len, int flags)
+/*
+ * Open a connectID of @qs->service on its modem (referenced in qs->modem)
+ * and context @ctx: connect, listen, or a UDP service. The caller set the
+ * host, port and local port. Waits up to @timeo for +QIOPEN. Socket lock
+ * held (dropped while waiting).
+ *
+ * Returns 0 once open, -EINPROGRESS if the wait ended first (the open goes
+ * on), -EINTR/-ERESTARTSYS on a signal (the open is abandoned), or the
+ * error that ended it.
+ */
+int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
+		 int ctx, long timeo)
 {
-	struct sock *sk = sock->sk;
 	struct qt_sock *qs = qt_sk(sk);
-	struct qt_modem *modem;
-	struct qt_addr addr;
-	long timeo;
-	int err, id;
+	int id;
 
-	err = qt_parse_addr(uaddr, len, &addr);
-	if (err)
-		return err;
-
-	lock_sock(sk);
-	switch (sk->sk_state) {
-	case TCP_SYN_SENT:
-		err = -EALREADY;
-		goto out;
-	case TCP_ESTABLISHED:
-	case TCP_CLOSE_WAIT:
-		err = -EISCONN;
-		goto out;
-	}
-	if (qs->id >= 0) {
-		err = -EISCONN;		/* still closing its last connection */
-		goto out;
-	}
-
-	modem = qt_modem_get_by_index(sock_net(sk), addr.modem);
-	if (!modem) {
-		err = -ENODEV;
-		goto out;
-	}
-	if (!qt_modem_is_ready(modem)) {
-		qt_modem_put(modem);
-		err = -ENETDOWN;
-		goto out;
-	}
-	id = qt_reserve_slot(modem, qs, addr.ctx);
-	if (id < 0) {
-		qt_modem_put(modem);
-		err = id;
-		goto out;
-	}
-	if (qs->modem)
-		qt_modem_put(qs->modem);
-	qs->modem = modem;
+	if (!qt_modem_is_ready(modem))
+		return -ENETDOWN;
+	qs->service = svc;
+	id = qt_reserve_slot(modem, qs, ctx);
+	if (id < 0)
+		return id;
 	qs->id = id;
-	qs->ctx = addr.ctx;
-	qs->port = addr.port;
-	qs->local_port = 0;
-	strscpy(qs->host, addr.host, sizeof(qs->host));
+	qs->ctx = ctx;
 	qs->rx_pending = false;
 	qs->peer_closed = false;
 	qs->sendfail_ms = 0;
@@ -220,14 +197,10 @@ static int qt_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	WRITE_ONCE(sk->sk_err, 0);
 	sk->sk_shutdown = 0;
 	sk->sk_state = TCP_SYN_SENT;
-	sock->state = SS_CONNECTING;
 	qt_conn_kick(modem);
 
-	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
-	if (!timeo) {
-		err = -EINPROGRESS;
-		goto out;
-	}
+	if (!timeo)
+		return -EINPROGRESS;
 	{
 		DEFINE_WAIT_FUNC(wait, woken_wake_function);
 
@@ -241,40 +214,99 @@ static int qt_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	if (sk->sk_state == TCP_SYN_SENT) {
 		if (signal_pending(current)) {
 			/* The notes' half-open connectID is closed and freed. */
-			qt_abandon_connect(qs);
-			sock->state = SS_UNCONNECTED;
-			err = sock_intr_errno(timeo);
-		} else {
-			err = -EINPROGRESS;	/* SO_SNDTIMEO: goes on, like TCP */
+			qt_abandon_open(qs);
+			return sock_intr_errno(timeo);
 		}
+		return -EINPROGRESS;	/* SO_SNDTIMEO: goes on, like TCP */
+	}
+	if (sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_LISTEN)
+		return 0;
+	return sock_error(sk) ?: -ECONNRESET;
+}
+
+/* connect(): a TCP or a UDP client. Process context. */
+int qt_sock_connect(struct socket *sock, struct sockaddr *uaddr, int len,
+		      int flags)
+{
+	struct sock *sk = sock->sk;
+	struct qt_sock *qs = qt_sk(sk);
+	bool dgram = sk->sk_type == SOCK_DGRAM;
+	struct qt_modem *modem;
+	struct qt_addr addr;
+	int err;
+
+	err = qt_parse_addr(uaddr, len, &addr, false);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+		err = dgram ? -EISCONN : -EALREADY;
+		goto out;
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_LISTEN:
+		err = -EISCONN;
 		goto out;
 	}
-	if (sk->sk_state == TCP_ESTABLISHED) {
-		sock->state = SS_CONNECTED;
-		err = 0;
-	} else {
-		sock->state = SS_UNCONNECTED;
-		err = sock_error(sk) ?: -ECONNRESET;
+	/* Still closing its last connection, or a bound UDP service. */
+	if (qs->id >= 0 || (dgram && qs->bound)) {
+		err = -EISCONN;
+		goto out;
 	}
+
+	if (qs->bound) {
+		/* A stream socket bound to a local port: that modem. */
+		if (addr.modem != qs->modem->index) {
+			err = -EINVAL;
+			goto out;
+		}
+	} else {
+		modem = qt_modem_get_by_index(sock_net(sk), addr.modem);
+		if (!modem) {
+			err = -ENODEV;
+			goto out;
+		}
+		if (qs->modem)
+			qt_modem_put(qs->modem);
+		qs->modem = modem;
+		qs->local_port = 0;
+	}
+	qs->port = addr.port;
+	strscpy(qs->host, addr.host, sizeof(qs->host));
+
+	err = qt_sock_open(sk, qs->modem, dgram ? QT_SVC_UDP : QT_SVC_TCP,
+			   addr.ctx, sock_sndtimeo(sk, flags & O_NONBLOCK));
+	if (!err)
+		sock->state = SS_CONNECTED;
+	else if (err == -EINPROGRESS)
+		sock->state = SS_CONNECTING;
+	else
+		sock->state = SS_UNCONNECTED;
 out:
 	release_sock(sk);
 	return err;
 }
 
-/* Wait for room in the send queue. Socket lock held (dropped meanwhile). */
-static int qt_wait_sndbuf(struct sock *sk, long *timeo)
+/* Room for @need more bytes (any amount into an empty queue), or no point. */
+static bool qt_sndbuf_ready(const struct sock *sk, unsigned int need)
 {
-	struct qt_sock *qs = qt_sk(sk);
+	const struct qt_sock *qs = qt_sk(sk);
+
+	return sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
+	       sk->sk_state != TCP_ESTABLISHED || !qs->tx_queued ||
+	       qs->tx_queued + need <= READ_ONCE(sk->sk_sndbuf);
+}
+
+/* Wait for @need bytes of room in the send queue. Socket lock held. */
+int qt_wait_sndbuf(struct sock *sk, long *timeo, unsigned int need)
+{
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
 	add_wait_queue(sk_sleep(sk), &wait);
-	for (;;) {
-		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
-		    sk->sk_state != TCP_ESTABLISHED)
-			break;
-		if (qs->tx_queued < READ_ONCE(sk->sk_sndbuf))
-			break;
+	while (!qt_sndbuf_ready(sk, need)) {
 		if (!*timeo) {
 			err = -EAGAIN;
 			break;
@@ -283,217 +315,21 @@ static int qt_wait_sndbuf(struct sock *sk, long *timeo)
 			err = sock_intr_errno(*timeo);
 			break;
 		}
-		sk_wait_event(sk, timeo,
-			      sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN) ||
-			      sk->sk_state != TCP_ESTABLISHED ||
-			      qs->tx_queued < READ_ONCE(sk->sk_sndbuf), &wait);
+		sk_wait_event(sk, timeo, qt_sndbuf_ready(sk, need), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;
 }
 
 /* EPIPE after shutdown or peer close, with SIGPIPE unless MSG_NOSIGNAL. */
-static int qt_epipe(int flags)
+int qt_epipe(int flags)
 {
 	if (!(flags & MSG_NOSIGNAL))
 		send_sig(SIGPIPE, current, 0);
 	return -EPIPE;
 }
 
-static int qt_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
-{
-	struct sock *sk = sock->sk;
-	struct qt_sock *qs = qt_sk(sk);
-	size_t copied = 0;
-	long timeo;
-	int err = 0;
-
-	if (msg->msg_flags & MSG_OOB)
-		return -EOPNOTSUPP;
-
-	lock_sock(sk);
-	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
-	while (copied < len || !len) {
-		struct sk_buff *skb;
-		size_t room, chunk;
-
-		if (sk->sk_err) {
-			/* With bytes queued, report those; the error waits. */
-			if (!copied)
-				err = sock_error(sk);
-			break;
-		}
-		if (sk->sk_state == TCP_SYN_SENT || (sk->sk_state == TCP_CLOSE &&
-						     !(sk->sk_shutdown & SEND_SHUTDOWN))) {
-			err = -ENOTCONN;
-			break;
-		}
-		if ((sk->sk_shutdown & SEND_SHUTDOWN) || sk->sk_state != TCP_ESTABLISHED ||
-		    qs->peer_closed) {
-			err = qt_epipe(msg->msg_flags);
-			break;
-		}
-		if (!len)
-			break;
-		if (qs->tx_queued >= READ_ONCE(sk->sk_sndbuf)) {
-			err = qt_wait_sndbuf(sk, &timeo);
-			if (err)
-				break;
-			continue;
-		}
-		room = READ_ONCE(sk->sk_sndbuf) - qs->tx_queued;
-		chunk = min3(len - copied, room, (size_t)QT_TX_SKB_MAX);
-		skb = alloc_skb(chunk, sk->sk_allocation);
-		if (!skb) {
-			err = -ENOBUFS;
-			break;
-		}
-		chunk = copy_from_iter(skb_put(skb, chunk), chunk, &msg->msg_iter);
-		if (!chunk) {
-			kfree_skb(skb);
-			err = -EFAULT;
-			break;
-		}
-		skb_trim(skb, chunk);
-		skb_queue_tail(&sk->sk_write_queue, skb);
-		qs->tx_queued += chunk;
-		copied += chunk;
-		qt_conn_kick(qs->modem);
-	}
-	release_sock(sk);
-	return copied ? copied : err;
-}
-
-static int qt_stream_recvmsg(struct socket *sock, struct msghdr *msg,
-			     size_t len, int flags)
-{
-	struct sock *sk = sock->sk;
-	struct qt_sock *qs = qt_sk(sk);
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
-	size_t copied = 0, peek_off = 0;
-	int target, err = 0;
-	long timeo;
-
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
-
-	lock_sock(sk);
-	if (sk->sk_state == TCP_SYN_SENT ||
-	    (sk->sk_state == TCP_CLOSE && !(sk->sk_shutdown & RCV_SHUTDOWN) &&
-	     !qs->rx_queued && !sk->sk_err)) {
-		release_sock(sk);
-		return -ENOTCONN;
-	}
-	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
-	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
-
-	add_wait_queue(sk_sleep(sk), &wait);
-	while (copied < len) {
-		struct sk_buff *skb, *tmp;
-
-		skb_queue_walk_safe(&sk->sk_receive_queue, skb, tmp) {
-			size_t off = 0, chunk;
-
-			if (flags & MSG_PEEK) {
-				if (peek_off >= skb->len) {
-					peek_off -= skb->len;
-					continue;
-				}
-				off = peek_off;
-			}
-			chunk = min_t(size_t, skb->len - off, len - copied);
-			if (skb_copy_datagram_msg(skb, off, msg, chunk)) {
-				err = -EFAULT;
-				goto done;
-			}
-			copied += chunk;
-			if (flags & MSG_PEEK) {
-				peek_off = off + chunk;
-			} else {
-				qs->rx_queued -= chunk;
-				if (chunk == skb->len) {
-					__skb_unlink(skb, &sk->sk_receive_queue);
-					kfree_skb(skb);
-				} else {
-					skb_pull(skb, chunk);
-				}
-			}
-			if (copied == len)
-				break;
-		}
-		if (flags & MSG_PEEK)
-			peek_off = copied;
-
-		if (copied >= target)
-			break;
-		if (sk->sk_err) {
-			if (!copied)
-				err = sock_error(sk);
-			break;
-		}
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
-			break;
-		if (!timeo) {
-			if (!copied)
-				err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			if (!copied)
-				err = sock_intr_errno(timeo);
-			break;
-		}
-		/* Drained below half: let the engine read from the modem again. */
-		if (qs->rx_pending && qs->modem &&
-		    qs->rx_queued < READ_ONCE(sk->sk_rcvbuf) / 2)
-			qt_conn_kick(qs->modem);
-		sk_wait_event(sk, &timeo,
-			      qs->rx_queued > (flags & MSG_PEEK ? peek_off : 0) ||
-			      sk->sk_err || (sk->sk_shutdown & RCV_SHUTDOWN), &wait);
-	}
-done:
-	remove_wait_queue(sk_sleep(sk), &wait);
-	if (qs->rx_pending && qs->modem &&
-	    qs->rx_queued < READ_ONCE(sk->sk_rcvbuf) / 2)
-		qt_conn_kick(qs->modem);
-	release_sock(sk);
-	return copied ? copied : err;
-}
-
-static __poll_t qt_stream_poll(struct file *file, struct socket *sock,
-			       poll_table *wait)
-{
-	struct sock *sk = sock->sk;
-	struct qt_sock *qs = qt_sk(sk);
-	int state = READ_ONCE(sk->sk_state);
-	u8 shutdown = READ_ONCE(sk->sk_shutdown);
-	__poll_t mask = 0;
-
-	sock_poll_wait(file, sock, wait);
-
-	if (READ_ONCE(sk->sk_err))
-		mask |= EPOLLERR;
-	if (state == TCP_SYN_SENT)
-		return mask;
-	if (state == TCP_CLOSE && sock->state == SS_UNCONNECTED && !mask)
-		return EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
-
-	if (READ_ONCE(qs->rx_queued) || (shutdown & RCV_SHUTDOWN))
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (READ_ONCE(qs->peer_closed) || state == TCP_CLOSE_WAIT)
-		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-	if (shutdown == SHUTDOWN_MASK || mask & EPOLLERR ||
-	    ((shutdown & SEND_SHUTDOWN) && (mask & EPOLLRDHUP)))
-		mask |= EPOLLHUP;
-	if (state == TCP_ESTABLISHED && !(shutdown & SEND_SHUTDOWN) &&
-	    READ_ONCE(qs->tx_queued) < READ_ONCE(sk->sk_sndbuf))
-		mask |= EPOLLOUT | EPOLLWRNORM;
-	if ((mask & EPOLLERR) && sock->state == SS_CONNECTING)
-		mask |= EPOLLOUT | EPOLLHUP;
-	return mask;
-}
-
-static int qt_stream_shutdown(struct socket *sock, int how)
+int qt_sock_shutdown(struct socket *sock, int how)
 {
 	struct sock *sk = sock->sk;
 
@@ -515,53 +351,73 @@ static int qt_stream_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
-static int qt_stream_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+/* A sockaddr_qt for @host:@port on @qs's modem and context. */
+void qt_fill_name(struct sockaddr_qt *sqt, const struct qt_sock *qs,
+		  const char *host, u16 port)
+{
+	memset(sqt, 0, sizeof(*sqt));
+	sqt->sqt_family = qt_family;
+	sqt->sqt_modem = qs->modem ? qs->modem->index : 0;
+	sqt->sqt_context = qs->ctx;
+	sqt->sqt_port = htons(port);
+	strscpy(sqt->sqt_host, host, sizeof(sqt->sqt_host));
+}
+
+int qt_sock_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
 	struct sockaddr_qt *sqt = (struct sockaddr_qt *)uaddr;
 	struct sock *sk = sock->sk;
 	struct qt_sock *qs = qt_sk(sk);
+	bool connected;
+	char ip[48];
 	int err = sizeof(*sqt);
 
 	memset(sqt, 0, sizeof(*sqt));
 	lock_sock(sk);
-	if (sk->sk_state != TCP_ESTABLISHED && sk->sk_state != TCP_CLOSE_WAIT) {
-		err = -ENOTCONN;
-		goto out;
-	}
-	sqt->sqt_family = qt_family;
-	sqt->sqt_modem = qs->modem->index;
-	sqt->sqt_context = qs->ctx;
+	connected = sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_CLOSE_WAIT;
 	if (peer) {
-		sqt->sqt_port = htons(qs->port);
-		strscpy(sqt->sqt_host, qs->host, sizeof(sqt->sqt_host));
+		if (!connected || qs->service == QT_SVC_UDP_SERVICE)
+			err = -ENOTCONN;
+		else
+			qt_fill_name(sqt, qs, qs->host, qs->port);
+	} else if (!qs->modem || (!connected && !qs->bound &&
+				  sk->sk_state != TCP_LISTEN)) {
+		err = -ENOTCONN;
 	} else {
-		sqt->sqt_port = htons(qs->local_port);
 		spin_lock(&qs->modem->conn_lock);
-		strscpy(sqt->sqt_host, qs->modem->ctx_ip[qs->ctx], sizeof(sqt->sqt_host));
+		strscpy(ip, qs->modem->ctx_ip[qs->ctx], sizeof(ip));
 		spin_unlock(&qs->modem->conn_lock);
+		qt_fill_name(sqt, qs, ip, qs->local_port);
 	}
-out:
 	release_sock(sk);
 	return err;
 }
 
-static int qt_stream_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+int qt_sock_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 {
 	struct sock *sk = sock->sk;
 	struct qt_sock *qs = qt_sk(sk);
 	struct qt_modem *modem = NULL;
+	struct sk_buff *skb;
 	int amount, id = -1;
 
 	switch (cmd) {
 	case SIOCINQ:
 		lock_sock(sk);
-		amount = qs->rx_queued;
+		if (sk->sk_type == SOCK_DGRAM) {
+			/* As UDP: the size of the next datagram. */
+			skb = skb_peek(&sk->sk_receive_queue);
+			amount = skb ? skb->len : 0;
+		} else {
+			amount = qs->rx_queued;
+		}
 		release_sock(sk);
 		break;
 	case SIOCOUTQ:
 		lock_sock(sk);
 		amount = qs->tx_queued;
-		if (sk->sk_state == TCP_ESTABLISHED && qs->modem) {
+		if (sk->sk_state == TCP_ESTABLISHED && qs->modem &&
+		    qs->service == QT_SVC_TCP) {
 			modem = qs->modem;
 			id = qs->id;
 		}
@@ -580,16 +436,16 @@ static int qt_stream_ioctl(struct socket *sock, unsigned int cmd, unsigned long 
 	return put_user(amount, (int __user *)arg);
 }
 
-static int qt_stream_setsockopt(struct socket *sock, int level, int optname,
-				sockptr_t optval, unsigned int optlen)
+int qt_sock_setsockopt(struct socket *sock, int level, int optname,
+		       sockptr_t optval, unsigned int optlen)
 {
 	if (level != SOL_QUECTEL)
 		return -ENOPROTOOPT;
 	return -ENOPROTOOPT;
 }
 
-static int qt_stream_getsockopt(struct socket *sock, int level, int optname,
-				char __user *optval, int __user *optlen)
+int qt_sock_getsockopt(struct socket *sock, int level, int optname,
+		       char __user *optval, int __user *optlen)
 {
 	struct sock *sk = sock->sk;
 	int len, val;
@@ -616,19 +472,17 @@ static int qt_stream_getsockopt(struct socket *sock, int level, int optname,
 	return 0;
 }
 
-/* Process context. */
-static int qt_sock_release(struct socket *sock)
+/*
+ * Let go of the connection of a socket being closed, or of an accepted
+ * connection nobody will accept(): the engine flushes what is queued, then
+ * AT+QICLOSE. Socket lock held.
+ */
+void qt_sock_release_conn(struct qt_sock *qs)
 {
-	struct sock *sk = sock->sk;
-	struct qt_sock *qs;
+	struct sock *sk = &qs->sk;
 
-	if (!sk)
-		return 0;
-	qs = qt_sk(sk);
-
-	lock_sock(sk);
 	if (sk->sk_state == TCP_SYN_SENT) {
-		qt_abandon_connect(qs);
+		qt_abandon_open(qs);
 	} else if (qs->id >= 0) {
 		if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
 			/* Linger 0: drop what is queued, close at once. */
@@ -645,15 +499,36 @@ static int qt_sock_release(struct socket *sock)
 					      sk->sk_state != TCP_ESTABLISHED, &wait);
 			remove_wait_queue(sk_sleep(sk), &wait);
 		}
-		/* The engine flushes the rest, then AT+QICLOSE. */
 		qs->close_wanted = true;
 		if (qs->modem)
 			qt_conn_kick(qs->modem);
 	}
 	sk->sk_shutdown = SHUTDOWN_MASK;
+}
+
+/* Process context. */
+int qt_sock_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct qt_sock *qs;
+	LIST_HEAD(unaccepted);
+
+	if (!sk)
+		return 0;
+	qs = qt_sk(sk);
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN)
+		sk->sk_state = TCP_CLOSE;
+	/* The engine queues no more children on a socket not listening. */
+	list_splice_init(&qs->accept_q, &unaccepted);
+	sk->sk_ack_backlog = 0;
+	qt_sock_release_conn(qs);
+	qt_unbind(qs);
 	sock_orphan(sk);
 	sock->sk = NULL;
 	release_sock(sk);
+	qt_listener_close_queue(&unaccepted);
 	sock_put(sk);
 	return 0;
 }
@@ -669,58 +544,38 @@ static void qt_sock_destruct(struct sock *sk)
 }
 
 /*
- * proto_ops.family is informational in 6.1 (the registered family and
- * sk_family carry the real number, which the "family" parameter may
- * change), so the ops stay const with the default number.
+ * A new AF_QUECTEL sock: for socket(2) (@sock set) or for an incoming
+ * connection (@sock NULL, @type given). Process context.
  */
-static const struct proto_ops qt_stream_ops = {
-	.family		= PF_QUECTEL,
-	.owner		= THIS_MODULE,
-	.release	= qt_sock_release,
-	.bind		= sock_no_bind,
-	.connect	= qt_stream_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= qt_stream_getname,
-	.poll		= qt_stream_poll,
-	.ioctl		= qt_stream_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= qt_stream_shutdown,
-	.setsockopt	= qt_stream_setsockopt,
-	.getsockopt	= qt_stream_getsockopt,
-	.sendmsg	= qt_stream_sendmsg,
-	.recvmsg	= qt_stream_recvmsg,
-	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
-};
+struct sock *qt_sock_alloc(struct net *net, struct socket *sock, int type,
+			   int kern)
+{
+	struct qt_sock *qs;
+	struct sock *sk;
 
-/* Datagram sockets arrive with the UDP issue; until then only creation. */
-static const struct proto_ops qt_dgram_ops = {
-	.family		= PF_QUECTEL,
-	.owner		= THIS_MODULE,
-	.release	= qt_sock_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
-	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
-};
+	sk = sk_alloc(net, qt_family, GFP_KERNEL, &qt_proto, kern);
+	if (!sk)
+		return NULL;
+
+	sock_init_data(sock, sk);
+	sk->sk_type = type;
+	sk->sk_protocol = 0;
+	sk->sk_destruct = qt_sock_destruct;
+	sk->sk_sndbuf = QT_DEFAULT_BUF;
+	sk->sk_rcvbuf = QT_DEFAULT_BUF;
+	sk->sk_state = TCP_CLOSE;
+	qs = qt_sk(sk);
+	qs->id = -1;
+	INIT_LIST_HEAD(&qs->bind_node);
+	INIT_LIST_HEAD(&qs->accept_q);
+	INIT_LIST_HEAD(&qs->accept_node);
+	return sk;
+}
 
 /* Process context: socket(2). */
 static int qt_sock_create(struct net *net, struct socket *sock, int protocol,
 			  int kern)
 {
-	struct qt_sock *qs;
-	struct sock *sk;
-
 	if (protocol != 0)
 		return -EPROTONOSUPPORT;
 
@@ -735,18 +590,8 @@ static int qt_sock_create(struct net *net, struct socket *sock, int protocol,
 		return -ESOCKTNOSUPPORT;
 	}
 
-	sk = sk_alloc(net, qt_family, GFP_KERNEL, &qt_proto, kern);
-	if (!sk)
+	if (!qt_sock_alloc(net, sock, sock->type, kern))
 		return -ENOMEM;
-
-	sock_init_data(sock, sk);
-	sk->sk_protocol = protocol;
-	sk->sk_destruct = qt_sock_destruct;
-	sk->sk_sndbuf = QT_DEFAULT_BUF;
-	sk->sk_rcvbuf = QT_DEFAULT_BUF;
-	sk->sk_state = TCP_CLOSE;
-	qs = qt_sk(sk);
-	qs->id = -1;
 	return 0;
 }
 
