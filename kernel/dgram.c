@@ -225,6 +225,7 @@ static __poll_t qt_dgram_poll(struct file *file, struct socket *sock,
 	struct sock *sk = sock->sk;
 	struct qt_sock *qs = qt_sk(sk);
 	u8 shutdown = READ_ONCE(sk->sk_shutdown);
+	unsigned int queued;
 	__poll_t mask = 0;
 
 	sock_poll_wait(file, sock, wait);
@@ -239,8 +240,10 @@ static __poll_t qt_dgram_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	if (shutdown == SHUTDOWN_MASK)
 		mask |= EPOLLHUP;
+	/* Writable when any datagram would be taken without blocking. */
+	queued = READ_ONCE(qs->tx_queued);
 	if (!(shutdown & SEND_SHUTDOWN) &&
-	    READ_ONCE(qs->tx_queued) < READ_ONCE(sk->sk_sndbuf))
+	    (!queued || queued + QT_SEND_MAX <= READ_ONCE(sk->sk_sndbuf)))
 		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
 	return mask;
 }
