@@ -206,7 +206,36 @@ int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 		cmd->status = err;
 		return err;
 	}
-	wait_for_completion(&cmd->completion);
+	/*
+	 * AT+QIACT may take 150 s: wake now and then so that a worker
+	 * waiting this long is not reported as a hung task.
+	 */
+	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
+		;
+	return cmd->status;
+}
+
+/*
+ * Submit and wait at most @timeout jiffies, interruptibly: for callers
+ * that answer a user (netlink) and must not hang behind a busy channel.
+ * Process context. Returns the command's status, -ETIMEDOUT if it did not
+ * finish in time or -EINTR on a signal; the command then still runs and
+ * completes on its own (the channel holds a reference).
+ */
+int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout)
+{
+	long left;
+	int err = qt_chan_submit(modem, cmd);
+
+	if (err) {
+		cmd->status = err;
+		return err;
+	}
+	left = wait_for_completion_interruptible_timeout(&cmd->completion, timeout);
+	if (left < 0)
+		return -EINTR;
+	if (!left)
+		return -ETIMEDOUT;
 	return cmd->status;
 }
 
@@ -392,6 +421,8 @@ static void qt_chan_timeout_work(struct work_struct *work)
 			spin_unlock(&modem->state_lock);
 			qt_cmd_finish(chan, cmd, -ETIMEDOUT);
 			qt_chan_start_next(modem);
+			/* The notes: a command without a result, restart. */
+			qt_modem_request_restart(modem, "a command got no answer in time");
 		}
 	}
 	qt_chan_unlock(chan);

@@ -135,7 +135,7 @@ static void qt_conn_incoming(struct qt_modem *modem, const struct at_token *tok)
 void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 {
 	struct qt_slot *slot;
-	int ctx, id = tok->id;
+	int ctx, id = tok->id, lost_ctx = 0;
 
 	if (tok->kind != AT_TOK_URC)
 		return;
@@ -173,6 +173,7 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 		ctx = tok->id;
 		if (ctx < 1 || ctx > QT_MAX_CTX)
 			break;
+		lost_ctx = ctx;
 		modem->ctx_active &= ~BIT(ctx);
 		modem->ctx_deact |= BIT(ctx);
 		for (id = 0; id < QT_MAX_CONNS; id++) {
@@ -185,6 +186,8 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 		break;
 	}
 	spin_unlock(&modem->conn_lock);
+	if (lost_ctx)
+		qt_genl_event(modem, QT_EV_CTX_LOST, NULL, lost_ctx, 0);
 	qt_conn_kick(modem);
 }
 
@@ -1014,7 +1017,7 @@ static void qt_conn_work(struct work_struct *work)
 	/* The network dropped these contexts: the notes say deactivate. */
 	for (ctx = 1; ctx <= QT_MAX_CTX; ctx++)
 		if (deact & BIT(ctx))
-			qt_chan_simple(modem, 0, "AT+QIDEACT=%d", ctx);
+			qt_ctx_down(modem, ctx, false);
 
 	do {
 		next = jiffies + 3600 * HZ;

@@ -220,6 +220,7 @@ struct qt_sock *qt_child_new(struct qt_sock *lqs, int id, const char *peer,
 	qt_modem_hold(lqs->modem);
 	qs->modem = lqs->modem;
 	qs->service = QT_SVC_TCP;
+	qs->accepted = true;
 	qs->id = id;
 	qs->ctx = lqs->ctx;
 	strscpy(qs->host, peer, sizeof(qs->host));

@@ -66,12 +66,18 @@ static int __init qt_init(void)
 	if (err)
 		goto err_proc;
 
-	err = qt_ldisc_register();
+	err = qt_genl_register();
 	if (err)
 		goto err_sock;
 
+	err = qt_ldisc_register();
+	if (err)
+		goto err_genl;
+
 	return 0;
 
+err_genl:
+	qt_genl_unregister();
 err_sock:
 	qt_sock_unregister();
 err_proc:
@@ -89,6 +95,7 @@ static void __exit qt_exit(void)
 	 * can be live here: unregister in the reverse order of init.
 	 */
 	qt_ldisc_unregister();
+	qt_genl_unregister();
 	qt_sock_unregister();
 	qt_proc_unregister();
 	destroy_workqueue(qt_wq);

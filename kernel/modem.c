@@ -44,13 +44,41 @@ const char *qt_modem_state_name(enum qt_modem_state state)
 	return state < QT_STATE_NR ? qt_state_names[state] : "?";
 }
 
+/* Any process context; takes state_lock. */
 static void qt_modem_set_state(struct qt_modem *modem,
 			       enum qt_modem_state state)
 {
+	const char *reason = NULL;
+
 	spin_lock(&modem->state_lock);
+	if (modem->state == QT_STATE_READY && state != QT_STATE_READY)
+		reason = modem->rebooted ? "module rebooted" :
+			 modem->fail_reason ?: "restart";
 	if (modem->state != QT_STATE_DETACHED)
 		modem->state = state;
 	spin_unlock(&modem->state_lock);
+	if (reason)
+		qt_genl_event(modem, QT_EV_MODEM_DOWN, reason, 0, 0);
+}
+
+/*
+ * The notes' recovery for a modem that stopped answering, or whose
+ * context cannot be deactivated: restart it now. Any process context that
+ * may take state_lock (also the channel's timeout work, chan->lock held).
+ */
+void qt_modem_request_restart(struct qt_modem *modem, const char *reason)
+{
+	spin_lock(&modem->state_lock);
+	if (modem->state != QT_STATE_READY || modem->restart_due) {
+		spin_unlock(&modem->state_lock);
+		return;		/* bring-up is on it already */
+	}
+	modem->restart_due = true;
+	modem->fail_reason = reason;
+	spin_unlock(&modem->state_lock);
+	pr_warn("quectel: %s: %s: restarting\n", modem->name, reason);
+	qt_genl_event(modem, QT_EV_RESTART, reason, 0, 0);
+	mod_delayed_work(qt_wq, &modem->bringup_work, 0);
 }
 
 static bool qt_modem_dead(struct qt_modem *modem)
@@ -337,6 +365,7 @@ static void qt_modem_bringup_work(struct work_struct *work)
 		spin_unlock(&modem->state_lock);
 		pr_info("quectel: %s: ready (%s %s)\n", modem->name,
 			modem->model, modem->revision);
+		qt_genl_event(modem, QT_EV_MODEM_UP, NULL, 0, 0);
 		return;
 	}
 	modem->bringup_failures++;
@@ -351,6 +380,8 @@ static void qt_modem_bringup_work(struct work_struct *work)
 
 	pr_warn("quectel: %s: bring-up failed: %s; restart in %lu s\n",
 		modem->name, modem->fail_reason ?: "?", delay / HZ);
+	qt_genl_event(modem, QT_EV_RESTART, modem->fail_reason ?: "bring-up failed",
+		      0, jiffies_to_msecs(delay));
 	queue_delayed_work(qt_wq, &modem->bringup_work, delay);
 }
 
@@ -364,6 +395,9 @@ void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
 		return;
 
 	switch (tok->urc) {
+	case AT_URC_QPING:
+		qt_ping_urc(modem, tok);
+		return;
 	case AT_URC_RDY:
 		spin_lock(&modem->state_lock);
 		if (modem->state == QT_STATE_RESTARTING) {
@@ -383,6 +417,7 @@ void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
 		 */
 		pr_info("quectel: %s: module rebooted (RDY)\n", modem->name);
 		WRITE_ONCE(modem->rebooted, true);
+		qt_genl_event(modem, QT_EV_REBOOTED, NULL, 0, 0);
 		qt_chan_fail_all_locked(modem, -ECONNRESET);
 		qt_conn_reset_all(modem, -ECONNRESET);
 		mod_delayed_work(qt_wq, &modem->bringup_work, 0);
@@ -406,6 +441,11 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 
 	kref_init(&modem->kref);
 	spin_lock_init(&modem->state_lock);
+	mutex_init(&modem->ctx_lock);
+	mutex_init(&modem->ping_lock);
+	modem->rssi = -1;
+	modem->ber = -1;
+	modem->reg = -1;
 	init_waitqueue_head(&modem->wait);
 	INIT_DELAYED_WORK(&modem->bringup_work, qt_modem_bringup_work);
 	for (i = 0; i < QT_TMO_NR; i++)
@@ -445,13 +485,13 @@ static void qt_modem_release(struct kref *kref)
 	kfree(modem);
 }
 
-/* Process context; may sleep. */
 /* Another reference on a modem the caller holds one on. Any context. */
 void qt_modem_hold(struct qt_modem *modem)
 {
 	kref_get(&modem->kref);
 }
 
+/* Process context; may sleep. */
 void qt_modem_put(struct qt_modem *modem)
 {
 	kref_put(&modem->kref, qt_modem_release);
@@ -477,6 +517,27 @@ struct qt_modem *qt_modem_get_by_index(struct net *net, int index)
 }
 
 /*
+ * The modem of @net with the lowest index >= @index, referenced, or NULL:
+ * for walks (netlink dumps, /proc). Process context; may sleep.
+ */
+struct qt_modem *qt_modem_get_next(struct net *net, int index)
+{
+	struct qt_modem *modem, *found = NULL;
+
+	mutex_lock(&qt_modems_lock);
+	list_for_each_entry(modem, &qt_modems, node) {
+		if (modem->index < index || !net_eq(read_pnet(&modem->net), net))
+			continue;
+		if (!found || modem->index < found->index)
+			found = modem;
+	}
+	if (found)
+		kref_get(&found->kref);
+	mutex_unlock(&qt_modems_lock);
+	return found;
+}
+
+/*
  * Process context (ldisc hangup, then close). Idempotent. Follows the
  * teardown order of qt.h.
  */
@@ -495,10 +556,13 @@ void qt_modem_detach(struct qt_modem *modem)
 	qt_chan_kill(modem, -ENODEV);
 	/* Every socket learns ENODEV; the engine stops. */
 	qt_conn_stop(modem);
+	qt_ping_abort(modem, -ENODEV);
 	spin_lock(&modem->state_lock);
-	modem->state = QT_STATE_DETACHED;
+	modem->fail_reason = "detached";
 	spin_unlock(&modem->state_lock);
+	qt_modem_set_state(modem, QT_STATE_DETACHED);
 	wake_up_all(&modem->wait);
+	qt_genl_event(modem, QT_EV_DETACHED, NULL, 0, 0);
 
 	/* 3: the bring-up work now finishes at once. */
 	cancel_delayed_work_sync(&modem->bringup_work);
@@ -513,50 +577,112 @@ void qt_modem_detach(struct qt_modem *modem)
 }
 
 /* /proc/net/quectel_modem: one line of key=value pairs per modem of @net. */
+/* Process context; takes the channel and state locks briefly. */
+void qt_modem_snapshot(struct qt_modem *modem, struct qt_modem_info *info)
+{
+	mutex_lock(&modem->chan.lock);
+	info->parser = modem->chan.parser.stats;
+	mutex_unlock(&modem->chan.lock);
+
+	spin_lock(&modem->state_lock);
+	info->stats = modem->stats;
+	info->state = modem->state;
+	info->reason = modem->fail_reason;
+	info->restart_failures = modem->restart_failures;
+	info->next_restart_s = 0;
+	if (info->state == QT_STATE_BACKOFF && time_after(modem->next_restart, jiffies))
+		info->next_restart_s = (modem->next_restart - jiffies) / HZ;
+	strscpy(info->model, modem->model, sizeof(info->model));
+	strscpy(info->revision, modem->revision, sizeof(info->revision));
+	strscpy(info->imei, modem->imei, sizeof(info->imei));
+	info->rssi = modem->rssi;
+	info->ber = modem->ber;
+	info->reg = modem->reg;
+	spin_unlock(&modem->state_lock);
+}
+
+#define QT_RADIO_WAIT		(2 * HZ)
+
+/* Run a query for at most 2 s; the arguments of its @prefix line. */
+static int qt_modem_query_brief(struct qt_modem *modem, const char *line,
+				const char *prefix, struct at_field *f, int nf,
+				char *buf, size_t len)
+{
+	struct qt_cmd *cmd;
+	const char *args;
+	int err;
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "%s", line);
+	if (!cmd)
+		return -ENOMEM;
+	cmd->resp_prefix = prefix;
+	err = qt_chan_exec_wait(modem, cmd, QT_RADIO_WAIT);
+	if (!err && cmd->final != QT_FINAL_OK)
+		err = -EIO;
+	if (!err) {
+		args = at_line_args(cmd->resp, prefix);
+		if (!args)
+			err = -EPROTO;
+		else
+			strscpy(buf, args, min(len, strcspn(args, "\n") + 1));
+	}
+	qt_cmd_put(cmd);
+	return err ?: at_fields_split(buf, strlen(buf), f, nf);
+}
+
+/*
+ * Ask a ready modem for its signal (AT+CSQ) and registration (AT+CREG?),
+ * keeping the last answers. Process context (netlink); waits at most 2 s
+ * per command, interruptibly.
+ */
+void qt_modem_refresh_radio(struct qt_modem *modem)
+{
+	struct at_field f[4];
+	char buf[64];
+	int rssi, ber, stat;
+
+	if (!qt_modem_is_ready(modem))
+		return;
+	if (qt_modem_query_brief(modem, "AT+CSQ", "+CSQ:", f, 4, buf, sizeof(buf)) >= 2 &&
+	    !at_field_int(&f[0], 0, 99, &rssi) && !at_field_int(&f[1], 0, 99, &ber)) {
+		spin_lock(&modem->state_lock);
+		modem->rssi = rssi;
+		modem->ber = ber;
+		spin_unlock(&modem->state_lock);
+	}
+	if (qt_modem_query_brief(modem, "AT+CREG?", "+CREG:", f, 4, buf, sizeof(buf)) >= 2 &&
+	    !at_field_int(&f[1], 0, 255, &stat)) {
+		spin_lock(&modem->state_lock);
+		modem->reg = stat;
+		spin_unlock(&modem->state_lock);
+	}
+}
+
 int qt_modems_show(struct seq_file *seq, struct net *net)
 {
 	struct qt_modem *modem;
 
 	mutex_lock(&qt_modems_lock);
 	list_for_each_entry(modem, &qt_modems, node) {
-		struct at_parser_stats ps;
-		struct qt_modem_stats st;
-		enum qt_modem_state state;
-		unsigned long next = 0;
-		const char *reason;
-		unsigned int rfail;
-		char model[QT_INFO_MAX], rev[QT_INFO_MAX], imei[QT_INFO_MAX];
+		struct qt_modem_info in;
 
 		if (!net_eq(read_pnet(&modem->net), net))
 			continue;
-
-		mutex_lock(&modem->chan.lock);
-		ps = modem->chan.parser.stats;
-		mutex_unlock(&modem->chan.lock);
-
-		spin_lock(&modem->state_lock);
-		st = modem->stats;
-		state = modem->state;
-		reason = modem->fail_reason;
-		rfail = modem->restart_failures;
-		if (state == QT_STATE_BACKOFF && time_after(modem->next_restart, jiffies))
-			next = (modem->next_restart - jiffies) / HZ;
-		strscpy(model, modem->model, sizeof(model));
-		strscpy(rev, modem->revision, sizeof(rev));
-		strscpy(imei, modem->imei, sizeof(imei));
-		spin_unlock(&modem->state_lock);
-
+		qt_modem_snapshot(modem, &in);
 		seq_printf(seq, "%s tty=%s state=%s model=%s revision=%s imei=%s",
-			   modem->name, modem->tty_name, qt_modem_state_name(state),
-			   *model ? model : "-", *rev ? rev : "-", *imei ? imei : "-");
+			   modem->name, modem->tty_name, qt_modem_state_name(in.state),
+			   *in.model ? in.model : "-", *in.revision ? in.revision : "-",
+			   *in.imei ? in.imei : "-");
 		seq_printf(seq, " rx_bytes=%llu tx_bytes=%llu commands=%llu timeouts=%llu urcs=%llu",
-			   st.rx_bytes, st.tx_bytes, st.commands, st.timeouts, st.urcs);
+			   in.stats.rx_bytes, in.stats.tx_bytes, in.stats.commands,
+			   in.stats.timeouts, in.stats.urcs);
 		seq_printf(seq, " parse_errors=%u overlong=%u restarts=%u reboots=%u",
-			   ps.garbage, ps.overlong, st.restarts, st.reboots);
+			   in.parser.garbage, in.parser.overlong, in.stats.restarts,
+			   in.stats.reboots);
 		seq_printf(seq, " incoming_full=%llu accept_overflow=%llu",
-			   st.incoming_full, st.accept_overflow);
+			   in.stats.incoming_full, in.stats.accept_overflow);
 		seq_printf(seq, " restart_failures=%u next_restart_s=%lu reason=\"%s\"\n",
-			   rfail, next, reason ?: "");
+			   in.restart_failures, in.next_restart_s, in.reason ?: "");
 	}
 	mutex_unlock(&qt_modems_lock);
 	return 0;

@@ -99,6 +99,7 @@ struct qt_cmd {
 	unsigned int		line_len;
 	/* lines starting with this are responses even if they look like URCs */
 	const char		*resp_prefix;
+	char			prefix_buf[24];	/* a resp_prefix built at run time */
 	unsigned long		timeout;	/* jiffies from the write */
 	u8			*payload;	/* written after "> ", owned */
 	unsigned int		payload_len;
@@ -221,6 +222,7 @@ struct qt_sock {
 	/* bind(): local_port is ours; on the modem's bound list (conn_lock) */
 	bool			bound;
 	bool			auto_port;	/* bound to port 0: ours to pick */
+	bool			accepted;	/* an incoming connection */
 	struct list_head	bind_node;
 	/* listener: accepted connections not yet accept()ed; child: its node */
 	struct list_head	accept_q;
@@ -287,6 +289,35 @@ struct qt_modem_stats {
 	u32 reboots;		/* RDY seen outside a restart we asked for */
 };
 
+#define QT_APN_MAX		62
+#define QT_CRED_MAX		127	/* PDP user name and password */
+
+/* A PDP context as netlink configured it (qt_modem.ctx_cfg, ctx_lock). */
+struct qt_ctx_cfg {
+	bool	set;
+	u8	type;			/* enum qt_ctx_type */
+	u8	auth;			/* enum qt_ctx_auth */
+	char	apn[QT_APN_MAX + 1];
+	char	user[QT_CRED_MAX + 1];
+	char	pass[QT_CRED_MAX + 1];
+};
+
+struct qt_ping;
+
+/* A consistent copy of what a modem reports (/proc, netlink). */
+struct qt_modem_info {
+	enum qt_modem_state	state;
+	const char		*reason;	/* static string or NULL */
+	unsigned int		restart_failures;
+	unsigned long		next_restart_s;	/* in QT_STATE_BACKOFF */
+	char			model[QT_INFO_MAX];
+	char			revision[QT_INFO_MAX];
+	char			imei[QT_INFO_MAX];
+	struct qt_modem_stats	stats;
+	struct at_parser_stats	parser;
+	int			rssi, ber, reg;
+};
+
 struct qt_modem {
 	struct kref		kref;
 	struct list_head	node;		/* on the modem list */
@@ -309,6 +340,9 @@ struct qt_modem {
 	char			revision[QT_INFO_MAX];
 	char			imei[QT_INFO_MAX];
 	struct qt_modem_stats	stats;
+	int			rssi, ber;	/* last AT+CSQ, -1 unknown */
+	int			reg;		/* last AT+CREG? <stat>, -1 unknown */
+	struct qt_ping		*ping;		/* the AT+QPING under way */
 
 	bool			restart_due;	/* next bring-up restarts first */
 	bool			rdy_seen;	/* RDY after our AT+CFUN=1,1 */
@@ -317,6 +351,12 @@ struct qt_modem {
 	struct delayed_work	bringup_work;	/* bring-up, restart, back-off */
 	/* per-command timeouts, from the vendor notes unless overridden */
 	unsigned int		cmd_timeout_ms[QT_TMO_NR];
+
+	/* PDP contexts (ctx.c): serializes their commands; deact_failures */
+	struct mutex		ctx_lock;
+	struct qt_ctx_cfg	ctx_cfg[QT_MAX_CTX + 1];	/* conn_lock */
+	unsigned int		deact_failures;	/* AT+QIDEACT failures in a row */
+	struct mutex		ping_lock;	/* one AT+QPING at a time */
 
 	/* connections (conn.c) */
 	spinlock_t		conn_lock;	/* slots[], ctx_*, bound */
@@ -348,6 +388,7 @@ struct qt_cmd *qt_cmd_alloc(gfp_t gfp, const char *fmt, ...) __printf(2, 3);
 void qt_cmd_put(struct qt_cmd *cmd);
 int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd);
+int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout);
 int qt_chan_simple(struct qt_modem *modem, unsigned int timeout_ms,
 		   const char *fmt, ...) __printf(3, 4);
 enum qt_tmo qt_cmd_timeout_class(const char *line);
@@ -357,6 +398,10 @@ extern const unsigned int qt_default_timeout_ms[QT_TMO_NR];
 struct qt_modem *qt_modem_create(struct tty_struct *tty);
 void qt_modem_detach(struct qt_modem *modem);
 void qt_modem_hold(struct qt_modem *modem);
+struct qt_modem *qt_modem_get_next(struct net *net, int index);
+void qt_modem_snapshot(struct qt_modem *modem, struct qt_modem_info *info);
+void qt_modem_refresh_radio(struct qt_modem *modem);
+void qt_modem_request_restart(struct qt_modem *modem, const char *reason);
 void qt_modem_put(struct qt_modem *modem);
 struct qt_modem *qt_modem_get_by_index(struct net *net, int index);
 void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
@@ -364,7 +409,12 @@ const char *qt_modem_state_name(enum qt_modem_state state);
 int qt_modems_show(struct seq_file *seq, struct net *net);
 
 /* ctx.c: PDP contexts */
+bool qt_apn_valid(const char *apn);
 int qt_ctx_ensure(struct qt_modem *modem, int ctx);
+int qt_ctx_up(struct qt_modem *modem, int ctx);
+int qt_ctx_down(struct qt_modem *modem, int ctx, bool user);
+int qt_ctx_set(struct qt_modem *modem, int ctx, const struct qt_ctx_cfg *cfg);
+void qt_ctx_get_cfg(struct qt_modem *modem, int ctx, struct qt_ctx_cfg *cfg);
 void qt_ctx_open_result(struct qt_modem *modem, int ctx, bool ok);
 
 /* conn.c: the connection engine */
@@ -432,6 +482,14 @@ int qt_serve_open(struct sock *sk, long timeo);
 void qt_listener_close_queue(struct list_head *queue);
 struct qt_sock *qt_child_new(struct qt_sock *lqs, int id, const char *peer,
 			     u16 peer_port);
+
+/* genl.c: the control family, events, ping */
+int qt_genl_register(void);
+void qt_genl_unregister(void);
+void qt_genl_event(struct qt_modem *modem, enum qt_event ev, const char *reason,
+		   int ctx, u32 backoff_ms);
+void qt_ping_urc(struct qt_modem *modem, const struct at_token *tok);
+void qt_ping_abort(struct qt_modem *modem, int err);
 
 /* proc.c */
 int qt_proc_register(void);
