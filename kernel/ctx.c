@@ -144,7 +144,9 @@ static void qt_ctx_fail_sockets(struct qt_modem *modem, int ctx, int err)
 	for (id = 0; id < QT_MAX_CONNS; id++) {
 		struct qt_slot *slot = &modem->slots[id];
 
-		if (slot->state != QT_SLOT_FREE && slot->ctx == ctx && !slot->error)
+		/* A reserved one opens after this, on the fresh context. */
+		if (slot->state != QT_SLOT_FREE && slot->state != QT_SLOT_RESERVED &&
+		    slot->ctx == ctx && !slot->error)
 			slot->error = err;
 	}
 	spin_unlock(&modem->conn_lock);
