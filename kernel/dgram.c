@@ -245,6 +245,9 @@ static __poll_t qt_dgram_poll(struct file *file, struct socket *sock,
 	if (!(shutdown & SEND_SHUTDOWN) &&
 	    (!queued || queued + QT_SEND_MAX <= READ_ONCE(sk->sk_sndbuf)))
 		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+	/* A failed non-blocking connect: writable with the error, as TCP. */
+	if ((mask & EPOLLERR) && sock->state == SS_CONNECTING)
+		mask |= EPOLLOUT;
 	return mask;
 }
 

@@ -200,15 +200,21 @@ static int qt_put_contexts(struct sk_buff *skb, struct qt_modem *modem)
 		spin_unlock(&modem->conn_lock);
 		if (!active && !cfg.set)
 			continue;
+		if (!cfg.set) {
+			/* What the kernel configures it with: the apn parameter. */
+			cfg.type = QT_CTX_IPV4;
+			cfg.auth = QT_AUTH_NONE;
+			strscpy(cfg.apn, qt_apn_valid(qt_apn) ? qt_apn : "", sizeof(cfg.apn));
+		}
 		nest = nla_nest_start(skb, QT_A_CTX);
 		if (!nest ||
 		    nla_put_u8(skb, QT_A_CTX_ID, ctx) ||
 		    nla_put_u8(skb, QT_A_CTX_ACTIVE, active) ||
 		    (active && *ip && nla_put_string(skb, QT_A_CTX_ADDR, ip)) ||
-		    (cfg.set && (nla_put_u8(skb, QT_A_CTX_TYPE, cfg.type) ||
-				 nla_put_string(skb, QT_A_CTX_APN, cfg.apn) ||
-				 nla_put_string(skb, QT_A_CTX_USER, cfg.user) ||
-				 nla_put_u8(skb, QT_A_CTX_AUTH, cfg.auth))))
+		    nla_put_u8(skb, QT_A_CTX_TYPE, cfg.type) ||
+		    nla_put_string(skb, QT_A_CTX_APN, cfg.apn) ||
+		    nla_put_string(skb, QT_A_CTX_USER, cfg.user) ||
+		    nla_put_u8(skb, QT_A_CTX_AUTH, cfg.auth))
 			return -EMSGSIZE;
 		nla_nest_end(skb, nest);
 	}
@@ -425,22 +431,37 @@ static int qt_genl_timeout_set(struct sk_buff *skb, struct genl_info *info)
 /* ---- raw AT ------------------------------------------------------------ */
 
 /*
- * Commands that would take the port out of command mode, or change what
- * the kernel relies on behind its back.
+ * Extended commands that would take the port out of command mode, change
+ * the framing the tokenizer relies on, or act behind the kernel's back
+ * (those with a netlink command of their own among them).
  */
 static const char *const qt_at_refused[] = {
-	"ATO", "ATD", "ATE", "ATZ", "AT&W", "AT+QISENDEX", "AT+QISWTMD",
-	"AT+QIOPEN", "AT+QICLOSE", "AT+QIRD", "AT+QIMODE", "AT+QISDE",
-	"AT+QIACT", "AT+QIDEACT", "AT+CMGS", "AT+CMGW", "AT+CFUN", "AT+IPR",
+	"+QISEND", "+QISENDEX", "+QISWTMD", "+QIOPEN", "+QICLOSE", "+QIRD",
+	"+QIMODE", "+QISDE", "+QIACT", "+QIDEACT", "+QPING", "+QICFG",
+	"+QURCCFG", "+CMEE", "+CMGS", "+CMGW", "+CFUN", "+IPR",
 };
 
-/* -errno for a line that may not be sent, with the reason in @extack. */
+/* "AT+QISEND=<id>,0", the acknowledgement query: the one form allowed. */
+static bool qt_at_is_ack_query(const char *up)
+{
+	const char *p = up + strlen("AT+QISEND=");
+
+	if (strncmp(up, "AT+QISEND=", strlen("AT+QISEND=")) || !isdigit(*p))
+		return false;
+	while (isdigit(*p))
+		p++;
+	return !strcmp(p, ",0");
+}
+
+/*
+ * May @line go to the modem? One command only: "AT", "ATI[<n>]" or one
+ * extended command "AT+<name>...", printable, no ';' (no chaining), and
+ * not one of the refused. Returns 0 or -errno, the reason in @extack.
+ */
 static int qt_at_check(const char *line, struct netlink_ext_ack *extack)
 {
 	char up[QT_AT_LINE_MAX + 1];
-	unsigned int i, id;
-	size_t len = strlen(line);
-	char end;
+	size_t i, n, len = strlen(line);
 
 	if (len < 2 || strncasecmp(line, "AT", 2)) {
 		NL_SET_ERR_MSG(extack, "a command line starts with AT");
@@ -454,12 +475,22 @@ static int qt_at_check(const char *line, struct netlink_ext_ack *extack)
 		up[i] = toupper(line[i]);
 	}
 	up[len] = '\0';
-	/* AT+QISEND=<id>,0 asks for acknowledgements: allowed. */
-	if (!strncmp(up, "AT+QISEND", 9) &&
-	    !(sscanf(up, "AT+QISEND=%u,0%c", &id, &end) == 1))
-		goto refused;
+	if (strchr(up, ';')) {
+		NL_SET_ERR_MSG(extack, "one command per line: no ';'");
+		return -EPERM;
+	}
+	if (up[2] != '+') {
+		/* Basic commands: only AT and ATI[<n>]; others change the framing. */
+		if (!up[2] || (up[2] == 'I' && strspn(up + 3, "0123456789") == len - 3))
+			return 0;
+		NL_SET_ERR_MSG(extack, "of the basic commands only AT and ATI are allowed");
+		return -EPERM;
+	}
+	if (qt_at_is_ack_query(up))
+		return 0;
+	n = strcspn(up + 2, "=?");
 	for (i = 0; i < ARRAY_SIZE(qt_at_refused); i++)
-		if (!strncmp(up, qt_at_refused[i], strlen(qt_at_refused[i])))
+		if (n == strlen(qt_at_refused[i]) && !strncmp(up + 2, qt_at_refused[i], n))
 			goto refused;
 	return 0;
 refused:

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Loopback peers and data checking for the socket selftests: a stream
- * hash and position-addressable random bytes, listening/accepting
- * helpers, a closed port, an echo server in a child process (with
- * per-connection statistics in shared memory), socat children, a thread
- * that signals another one later, and transcript reading.
+ * hash and position-addressable random bytes, listening, accepting and
+ * connecting helpers, a closed port, UDP peers, an echo server in a child
+ * process (with per-connection statistics in shared memory), socat
+ * children, a thread that signals another one later, and transcript
+ * reading.
  *
  * Nothing here knows AF_QUECTEL: these are the real sockets the simulated
  * modem connects to. Header-only so each test stays one program.
@@ -19,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,13 @@ static inline int64_t qn_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* Re-evaluate cond every step_ms until it holds or ms have passed. */
+#define QN_WAIT_UNTIL(cond, ms, step_ms) do { \
+		int64_t __qn_end = qn_now_ms() + (ms); \
+		while (!(cond) && qn_now_ms() < __qn_end) \
+			qn_sleep_ms(step_ms); \
+	} while (0)
 
 static inline void qn_sleep_ms(int ms)
 {
@@ -175,24 +184,73 @@ static inline int qn_listen(int family, int *port, int rcvbuf)
 	return fd;
 }
 
+/* Is fd readable (or at EOF, or failed) within timeout_ms? */
+static inline bool qn_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
 /*
  * Accept one connection within timeout_ms; the fd (blocking) or -1.
  * The peer's port goes to *peer_port if given.
  */
 static inline int qn_accept(int lfd, int timeout_ms, int *peer_port)
 {
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int fd;
 
-	if (poll(&p, 1, timeout_ms) != 1)
+	if (!qn_readable(lfd, timeout_ms))
 		return -1;
 	fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (fd >= 0 && peer_port)
 		*peer_port = ntohs(ss.ss_family == AF_INET6 ?
 				   ((struct sockaddr_in6 *)&ss)->sin6_port :
 				   ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* The local port of a plain socket, or -1. */
+static inline int qn_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+					       ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* 127.0.0.1:port */
+static inline struct sockaddr_in qn_sin(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	return sin;
+}
+
+/*
+ * A socket of type bound (or connected, if conn) to 127.0.0.1:port; the
+ * fd or -1, its local port in *lport if given.
+ */
+static inline int qn_socket_at(int type, int port, bool conn, int *lport)
+{
+	struct sockaddr_in sin = qn_sin(port);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if ((conn ? connect(fd, (struct sockaddr *)&sin, sizeof(sin)) :
+		    bind(fd, (struct sockaddr *)&sin, sizeof(sin))) ||
+	    (lport && (*lport = qn_local_port(fd)) < 0)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -203,20 +261,70 @@ static inline int qn_accept(int lfd, int timeout_ms, int *peer_port)
  */
 static inline int qn_closed_port(int *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return qn_socket_at(SOCK_STREAM, 0, false, port);
+}
 
-	if (fd < 0)
-		return -1;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len)) {
-		close(fd);
-		return -1;
+/* A UDP peer on 127.0.0.1:*port (0: an ephemeral one, stored); fd or -1. */
+static inline int qn_udp(int *port)
+{
+	return qn_socket_at(SOCK_DGRAM, *port, false, port);
+}
+
+/*
+ * A TCP client connected to 127.0.0.1:port (a loopback connect to a
+ * listener completes at once); the fd or -1, its local port in *lport.
+ */
+static inline int qn_connect(int port, int *lport)
+{
+	return qn_socket_at(SOCK_STREAM, port, true, lport);
+}
+
+/*
+ * Wait up to timeout_ms for the other end to close (EOF, or an error such
+ * as a reset), discarding what arrives before: 1 if it did, 0 if not.
+ */
+static inline int qn_wait_closed(int fd, int timeout_ms)
+{
+	int64_t end = qn_now_ms() + timeout_ms;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int left = (int)(end - qn_now_ms());
+		ssize_t r;
+
+		if (left <= 0 || poll(&pf, 1, left) != 1)
+			return 0;
+		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return 1;
 	}
-	*port = ntohs(sin.sin_port);
-	return fd;
+}
+
+/* Send one datagram to 127.0.0.1:port. */
+static inline ssize_t qn_sendto(int fd, const void *p, size_t n, int port)
+{
+	struct sockaddr_in sin = qn_sin(port);
+
+	return sendto(fd, p, n, 0, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+/*
+ * Receive one datagram within timeout_ms: its length (MSG_TRUNC: the
+ * real one) or -1; the sender's port in *from_port if given.
+ */
+static inline ssize_t qn_recvfrom(int fd, void *p, size_t n, int timeout_ms, int *from_port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	ssize_t r;
+
+	if (!qn_readable(fd, timeout_ms))
+		return -1;
+	r = recvfrom(fd, p, n, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&sin, &len);
+	if (r >= 0 && from_port)
+		*from_port = ntohs(sin.sin_port);
+	return r;
 }
 
 /* Read from a plain socket until n bytes, EOF or timeout; bytes read. */
@@ -458,17 +566,19 @@ static inline int qn_wait_exit(pid_t pid, int timeout_ms)
 	return -1;
 }
 
-/* Is something listening on 127.0.0.1:port (per /proc/net/tcp)? */
-static inline int qn_is_listening(int port)
+/* Does /proc/net/<proto> list 127.0.0.1:port unconnected in state st? */
+static inline int qn_proc_net_has(const char *proto, int port, const char *st)
 {
-	char line[256], want[32];
-	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[256], want[48], path[32];
+	FILE *f;
 	int found = 0;
 
+	snprintf(path, sizeof(path), "/proc/net/%s", proto);
+	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	/* local_address 0100007F:PORT, state 0A = LISTEN */
-	snprintf(want, sizeof(want), "0100007F:%04X 00000000:0000 0A", port);
+	/* local_address 0100007F:PORT, no remote address, the state */
+	snprintf(want, sizeof(want), "0100007F:%04X 00000000:0000 %s", port, st);
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, want))
 			found = 1;
@@ -476,15 +586,41 @@ static inline int qn_is_listening(int port)
 	return found;
 }
 
-/* A free ephemeral loopback port (bound, then released). */
-static inline int qn_free_port(void)
+/* Is something listening on 127.0.0.1:port (per /proc/net/tcp)? */
+static inline int qn_is_listening(int port)
 {
-	int port = 0, fd = qn_closed_port(&port);
+	return qn_proc_net_has("tcp", port, "0A");		/* LISTEN */
+}
+
+/* Is an unconnected UDP socket bound to 127.0.0.1:port? */
+static inline int qn_is_udp_bound(int port)
+{
+	return qn_proc_net_has("udp", port, "07");		/* CLOSE */
+}
+
+/* Wait up to ms for check(port); its last answer. */
+static inline int qn_wait_port(int (*check)(int), int port, int ms)
+{
+	int yes;
+
+	QN_WAIT_UNTIL((yes = check(port)), ms, 20);
+	return yes;
+}
+
+/* A free ephemeral loopback port of a socket type (bound, then released). */
+static inline int qn_free_port_of(int type)
+{
+	int port = 0, fd = qn_socket_at(type, 0, false, &port);
 
 	if (fd < 0)
 		return -1;
 	close(fd);
 	return port;
+}
+
+static inline int qn_free_port(void)
+{
+	return qn_free_port_of(SOCK_STREAM);
 }
 
 /* ---- signals ---- */

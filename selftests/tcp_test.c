@@ -13,374 +13,11 @@
  * call is bounded (socket timeouts, poll timeouts, timed joins, the
  * harness timeout), and the teardown kills and reaps what a test started.
  */
-#include <stddef.h>
-#include <sys/stat.h>
-
 #include "kselftest_harness.h"
-#include "qt_sim.h"
-#include "qt_net.h"
+#include "qt_af.h"
 
-#define LINE		1024
-#define MAXFD		64
-#define NCONN		12		/* connectIDs per modem */
-#define KIB		1024
-#define MIB		(1024 * 1024)
-#define SOCK_TMO_S	20		/* default SO_RCVTIMEO/SO_SNDTIMEO */
-
-#ifndef SIOCINQ
-#define SIOCINQ		FIONREAD
-#endif
-#ifndef SIOCOUTQ
-#define SIOCOUTQ	TIOCOUTQ
-#endif
-
-/* ---- the family and defaults the module was loaded with ---- */
-
-static int sysfs_param(const char *name, int dflt)
-{
-	char path[128];
-	FILE *f;
-	int v = dflt;
-
-	snprintf(path, sizeof(path), "/sys/module/quectel/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return dflt;
-	if (fscanf(f, "%d", &v) != 1)
-		v = dflt;
-	fclose(f);
-	return v;
-}
-
-/* The "family" parameter may move AF_QUECTEL. */
-static int qt_af(void)
-{
-	static int af;
-
-	if (!af)
-		af = sysfs_param("family", AF_QUECTEL);
-	return af;
-}
-
-/* Context 0 means the "context" parameter (default 1). */
-static int default_ctx(void)
-{
-	return sysfs_param("context", 1);
-}
-
-/* ---- signals the tests count ---- */
-
-static volatile sig_atomic_t n_sigpipe, n_sigusr1;
-
-static void on_sigpipe(int sig)
-{
-	(void)sig;
-	n_sigpipe++;
-}
-
-static void on_sigusr1(int sig)
-{
-	(void)sig;
-	n_sigusr1++;
-}
-
-/* ---- the fixture: one simulated modem, the sockets and peers of a test ---- */
-
-FIXTURE(tcp) {
-	struct qt_sim sim;
-	int tty;		/* the attached slave, -1 */
-	int modem;		/* N of qm<N> */
-	int refcnt;
-	int fds[MAXFD];		/* closed by the teardown */
-	char line[LINE];
-	char log[96];		/* qtsim --log transcript, "" if none */
-	struct qn_echo echo;
-	pid_t socat;
-	char tmpfile[96];
-};
-
-FIXTURE_SETUP(tcp)
-{
-	int i;
-
-	self->tty = -1;
-	self->modem = -1;
-	self->socat = 0;
-	for (i = 0; i < MAXFD; i++)
-		self->fds[i] = -1;
-	self->refcnt = qt_module_refcnt();
-	/* A stray SIGPIPE must fail a check, not kill the test. */
-	qn_catch(SIGPIPE, on_sigpipe, 1);
-	/* No SA_RESTART: a blocked call sees EINTR. */
-	qn_catch(SIGUSR1, on_sigusr1, 0);
-	n_sigpipe = 0;
-	n_sigusr1 = 0;
-}
-
-FIXTURE_TEARDOWN(tcp)
-{
-	int i, n = -1;
-
-	for (i = 0; i < MAXFD; i++)
-		if (self->fds[i] >= 0)
-			close(self->fds[i]);
-	qn_kill_reap(&self->socat);
-	qn_echo_stop(&self->echo);
-	if (self->tty >= 0)
-		close(self->tty);
-	qt_sim_stop(&self->sim, SIGTERM);
-	if (self->log[0])
-		unlink(self->log);
-	if (self->tmpfile[0])
-		unlink(self->tmpfile);
-	/* Every socket and the modem let go of the module. */
-	for (i = 0; i < 200; i++) {
-		n = qt_module_refcnt();
-		if (n == self->refcnt)
-			break;
-		qn_sleep_ms(50);
-	}
-	EXPECT_EQ(self->refcnt, n);
-}
-
-/* Remember fd for the teardown; returns it. */
-static int track(FIXTURE_DATA(tcp) *self, int fd)
-{
-	int i;
-
-	for (i = 0; i < MAXFD && fd >= 0; i++)
-		if (self->fds[i] < 0) {
-			self->fds[i] = fd;
-			break;
-		}
-	return fd;
-}
-
-/* Close a tracked fd now. */
-static void untrack_close(FIXTURE_DATA(tcp) *self, int fd)
-{
-	int i;
-
-	for (i = 0; i < MAXFD; i++)
-		if (self->fds[i] == fd)
-			self->fds[i] = -1;
-	close(fd);
-}
-
-/*
- * Start qtsim with --rdy-delay 0 plus opts (NULL-terminated, may be
- * NULL), with a transcript if log, attach and wait for state=ready.
- */
-static void modem_up(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
-		     const char *const *opts, bool log)
-{
-	const char *argv[24];
-	int n = 0;
-
-	argv[n++] = "--rdy-delay";
-	argv[n++] = "0";
-	if (log) {
-		snprintf(self->log, sizeof(self->log), "/tmp/tcp_test.%d.log", getpid());
-		argv[n++] = "--log";
-		argv[n++] = self->log;
-	}
-	while (opts && *opts && n < 22)
-		argv[n++] = *opts++;
-	argv[n] = NULL;
-	ASSERT_EQ(0, qt_sim_start(&self->sim, argv));
-	ASSERT_EQ(0, qt_sim_ctl(&self->sim, "ping"));
-	self->tty = qt_attach(self->sim.slave);
-	ASSERT_LE(0, self->tty);
-	ASSERT_EQ(0, qt_wait_state(self->sim.slave, "ready", 30, self->line, LINE))
-		TH_LOG("modem: %s", self->line);
-	/* The index is the lowest free one, not always 0. */
-	ASSERT_EQ(1, sscanf(self->line, "qm%d ", &self->modem))
-		TH_LOG("modem: %s", self->line);
-}
-
-static void ctl(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
-		const char *cmd)
-{
-	ASSERT_EQ(0, qt_sim_ctl(&self->sim, cmd)) TH_LOG("qtsim control '%s'", cmd);
-}
-
-/* An AF_QUECTEL stream socket with bounded blocking (SOCK_TMO_S). */
-static int qsock(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self, int flags)
-{
-	struct timeval tv = { .tv_sec = SOCK_TMO_S };
-	int fd = socket(qt_af(), SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
-
-	ASSERT_LE(0, fd) TH_LOG("socket(%d): %s", qt_af(), strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return track(self, fd);
-}
-
-static struct sockaddr_qt qaddr(FIXTURE_DATA(tcp) *self, const char *host, int port)
-{
-	struct sockaddr_qt a;
-
-	memset(&a, 0, sizeof(a));
-	a.sqt_family = qt_af();
-	a.sqt_port = htons(port);
-	a.sqt_modem = self->modem;
-	snprintf(a.sqt_host, sizeof(a.sqt_host), "%s", host);
-	return a;
-}
-
-/* connect() with a sockaddr_qt of the given length: 0 or -errno. */
-static int qconnect_len(int fd, const void *addr, socklen_t len)
-{
-	return connect(fd, (const struct sockaddr *)addr, len) ? -errno : 0;
-}
-
-static int qconnect(FIXTURE_DATA(tcp) *self, int fd, const char *host, int port)
-{
-	struct sockaddr_qt a = qaddr(self, host, port);
-
-	return qconnect_len(fd, &a, sizeof(a));
-}
-
-/* A new socket connected to 127.0.0.1:port (asserts). */
-static int qconnected(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self, int port)
-{
-	int fd = qsock(_metadata, self, 0), r;
-
-	r = qconnect(self, fd, "127.0.0.1", port);
-	ASSERT_EQ(0, r) TH_LOG("connect to 127.0.0.1:%d: %s", port, strerror(-r));
-	return fd;
-}
-
-/* A loopback listener (tracked); rcvbuf > 0 makes a peer that fills fast. */
-static int listener(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
-		    int *port, int rcvbuf)
-{
-	int fd = qn_listen(AF_INET, port, rcvbuf);
-
-	ASSERT_LE(0, fd);
-	return track(self, fd);
-}
-
-static int peer_accept(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
-		       int lfd, int *peer_port)
-{
-	int fd = qn_accept(lfd, 10000, peer_port);
-
-	ASSERT_LE(0, fd) TH_LOG("the simulator never connected to the listener");
-	return track(self, fd);
-}
-
-static void echo_up(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self)
-{
-	ASSERT_EQ(0, qn_echo_start(&self->echo));
-}
-
-/* poll() one fd for ms; revents (0 on timeout). */
-static short poll1(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	return poll(&p, 1, ms) == 1 ? p.revents : 0;
-}
-
-/* Wait until (revents & want) == want, up to ms; the last revents. */
-static short poll_until(int fd, short events, short want, int ms)
-{
-	int64_t end = qn_now_ms() + ms;
-	short r;
-
-	do {
-		r = poll1(fd, events, 50);
-		if ((r & want) == want)
-			break;
-	} while (qn_now_ms() < end);
-	return r;
-}
-
-static int ioctl_int(int fd, unsigned long req)
-{
-	int v = -1;
-
-	return ioctl(fd, req, &v) ? -errno - 1000 : v;
-}
-
-static int sockopt_int(int fd, int level, int name)
-{
-	int v = -12345;
-	socklen_t len = sizeof(v);
-
-	return getsockopt(fd, level, name, &v, &len) ? -errno - 1000 : v;
-}
-
-static int so_error(int fd)
-{
-	return sockopt_int(fd, SOL_SOCKET, SO_ERROR);
-}
-
-/* Wait until SIOCINQ reaches n (up to ms); the last value. */
-static int wait_inq(int fd, int n, int ms)
-{
-	int64_t end = qn_now_ms() + ms;
-	int v;
-
-	do {
-		v = ioctl_int(fd, SIOCINQ);
-		if (v >= n)
-			break;
-		qn_sleep_ms(20);
-	} while (qn_now_ms() < end);
-	return v;
-}
-
-/* Send pattern bytes [off, off + n) completely on a blocking socket. */
-static ssize_t send_pattern(int fd, uint64_t seed, uint64_t off, size_t n, int flags)
-{
-	unsigned char buf[16 * KIB];
-	size_t done = 0;
-
-	while (done < n) {
-		size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
-		ssize_t r;
-
-		qn_pattern(seed, off + done, buf, k);
-		r = send(fd, buf, k, flags | MSG_NOSIGNAL);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return done ? (ssize_t)done : -1;
-		}
-		done += r;
-	}
-	return done;
-}
-
-/* Receive exactly n bytes (blocking socket); bytes received. */
-static size_t recv_all(int fd, void *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = recv(fd, (char *)p + got, n - got, 0);
-
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	return got;
-}
-
-/* Receive n bytes and compare with pattern bytes [off, off + n). */
-static int recv_pattern(int fd, uint64_t seed, uint64_t off, size_t n)
-{
-	unsigned char *got = malloc(n), *want = malloc(n);
-	int ok;
-
-	qn_pattern(seed, off, want, n);
-	ok = recv_all(fd, got, n) == n && !memcmp(got, want, n);
-	free(got);
-	free(want);
-	return ok ? 0 : -1;
-}
+/* The fixture: one simulated modem, the sockets and peers of a test. */
+QT_ENV_FIXTURE(tcp)
 
 /*
  * Queue pattern bytes with MSG_DONTWAIT until nothing fits for stuck_ms
@@ -421,143 +58,26 @@ static size_t fill_until_stuck(int fd, uint64_t seed, uint64_t off, int stuck_ms
  * its buffer), so only our own queue has to fill, not the megabytes of
  * loopback TCP buffers behind the simulator. "clear" lets it drain again.
  */
-static size_t fill_refused(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
+static size_t fill_refused(struct __test_metadata *_metadata, struct qt_env *e,
 			   int fd, uint64_t seed)
 {
 	size_t queued;
 	bool stuck;
 
-	ctl(_metadata, self, "send-fail 1000000");
+	ctl(_metadata, e, "send-fail 1000000");
 	queued = fill_until_stuck(fd, seed, 0, 1500, 20000, &stuck);
 	ASSERT_TRUE(stuck) TH_LOG("queued %zu bytes and still not full", queued);
 	return queued;
 }
 
-/* ---- transfers in threads: one sender and one receiver per socket ---- */
-
-struct xfer {
-	int fd;
-	size_t len;		/* each way */
-	uint64_t seed;
-	pthread_t tx, rx;
-	/* results */
-	struct qn_hash sent, rcvd;
-	int tx_err, rx_err;	/* errno, 0 */
-	volatile int done;	/* both threads finished */
-	int running;
-};
-
-static void *xfer_tx(void *arg)
-{
-	struct xfer *x = arg;
-	unsigned char *buf = malloc(32 * KIB);
-	uint64_t rnd = x->seed;
-	size_t off = 0;
-
-	qn_hash_init(&x->sent);
-	while (off < x->len) {
-		/* Varied sizes: splits the stream at many different points. */
-		size_t k = 1 + qn_rand(&rnd) % (32 * KIB);
-		ssize_t r;
-
-		if (k > x->len - off)
-			k = x->len - off;
-		qn_pattern(x->seed, off, buf, k);
-		r = send(x->fd, buf, k, MSG_NOSIGNAL);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			x->tx_err = errno;
-			break;
-		}
-		qn_hash_add(&x->sent, buf, r);
-		off += r;
-	}
-	free(buf);
-	__atomic_add_fetch(&x->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void *xfer_rx(void *arg)
-{
-	struct xfer *x = arg;
-	unsigned char *buf = malloc(64 * KIB);
-
-	qn_hash_init(&x->rcvd);
-	while (x->rcvd.n < x->len) {
-		size_t want = x->len - x->rcvd.n;
-		ssize_t r = recv(x->fd, buf, want < 64 * KIB ? want : 64 * KIB, 0);
-
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			x->rx_err = r ? errno : -1;	/* -1: early EOF */
-			break;
-		}
-		qn_hash_add(&x->rcvd, buf, r);
-	}
-	free(buf);
-	__atomic_add_fetch(&x->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* Heap-allocated: a thread that outlives a failed test must not write a dead stack. */
-static struct xfer *xfer_start(int fd, size_t len, uint64_t seed)
-{
-	struct xfer *x = calloc(1, sizeof(*x));
-
-	x->fd = fd;
-	x->len = len;
-	x->seed = seed;
-	pthread_create(&x->tx, NULL, xfer_tx, x);
-	pthread_create(&x->rx, NULL, xfer_rx, x);
-	x->running = 1;
-	return x;
-}
-
-/* Wait for every transfer until deadline_ms (absolute); 0 if all ended. */
-static int xfer_wait(struct xfer **xs, int n, int64_t deadline_ms)
-{
-	int i, all;
-
-	do {
-		all = 1;
-		for (i = 0; i < n; i++)
-			if (__atomic_load_n(&xs[i]->done, __ATOMIC_ACQUIRE) < 2)
-				all = 0;
-		if (all)
-			break;
-		qn_sleep_ms(20);
-	} while (qn_now_ms() < deadline_ms);
-	for (i = 0; i < n; i++)
-		if (__atomic_load_n(&xs[i]->done, __ATOMIC_ACQUIRE) == 2 && xs[i]->running) {
-			pthread_join(xs[i]->tx, NULL);
-			pthread_join(xs[i]->rx, NULL);
-			xs[i]->running = 0;
-		}
-	return all ? 0 : -1;
-}
-
-/* Check one finished transfer: both directions complete and intact. */
-static void xfer_check(struct __test_metadata *_metadata, struct xfer *x, int i)
-{
-	EXPECT_EQ(0, x->tx_err) TH_LOG("socket %d: send: %s", i, strerror(x->tx_err));
-	EXPECT_EQ(0, x->rx_err) TH_LOG("socket %d: recv: %s", i,
-					x->rx_err < 0 ? "early EOF" : strerror(x->rx_err));
-	EXPECT_EQ(x->len, x->sent.n);
-	EXPECT_EQ(x->len, x->rcvd.n) TH_LOG("socket %d: %llu of %zu bytes came back", i,
-					     (unsigned long long)x->rcvd.n, x->len);
-	EXPECT_EQ(x->sent.h, x->rcvd.h) TH_LOG("socket %d: echoed data differs", i);
-}
-
 /* The echo server saw exactly what transfer x sent. */
-static int echo_saw(FIXTURE_DATA(tcp) *self, struct xfer *x)
+static int echo_saw(struct qt_env *e, struct xfer *x)
 {
-	int i, n = __atomic_load_n(&self->echo.sh->accepted, __ATOMIC_ACQUIRE);
+	int i, n = __atomic_load_n(&e->echo.sh->accepted, __ATOMIC_ACQUIRE);
 
 	for (i = 0; i < n; i++)
-		if (self->echo.sh->conn[i].in_bytes == x->sent.n &&
-		    self->echo.sh->conn[i].in_hash == x->sent.h)
+		if (e->echo.sh->conn[i].in_bytes == x->sent.n &&
+		    e->echo.sh->conn[i].in_hash == x->sent.h)
 			return 1;
 	return 0;
 }
@@ -571,41 +91,12 @@ static int echo_roundtrip(int fd, uint64_t seed, size_t n)
 }
 
 /* ---- the qtsim transcript ---- */
-
-/* The transcript from byte from on (malloc'd); *len its length. */
-static char *log_since(FIXTURE_DATA(tcp) *self, size_t from, size_t *len)
-{
-	size_t n = 0;
-	char *all = qn_read_file(self->log, &n), *part;
-
-	if (!all)
-		return NULL;
-	if (from > n)
-		from = n;
-	part = strdup(all + from);
-	*len = n - from;
-	free(all);
-	return part;
-}
-
-static size_t log_size(FIXTURE_DATA(tcp) *self)
-{
-	struct stat st;
-
-	/* qtsim flushes when its loop goes idle: give it a moment. */
-	qn_sleep_ms(300);
-	return stat(self->log, &st) ? 0 : (size_t)st.st_size;
-}
-
-/* =========================== tests =========================== */
-
-/* Before connect: no data path, no names, no shutdown; nothing pending. */
 TEST_F(tcp, unconnected_errors)
 {
 	struct sockaddr_qt a;
 	socklen_t len = sizeof(a);
 	char buf[16];
-	int fd = qsock(_metadata, self, 0);
+	int fd = qsock(_metadata, &self->e, 0);
 	short ev;
 
 	EXPECT_EQ(-1, send(fd, "x", 1, MSG_NOSIGNAL));
@@ -641,18 +132,19 @@ TEST_F(tcp, unconnected_errors)
  */
 TEST_F_TIMEOUT(tcp, address_validation, 60)
 {
+	static const char *const opens[] = { "QIOPEN", "QIACT", "QICSGP", NULL };
 	const size_t hoff = offsetof(struct sockaddr_qt, sqt_host);
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_qt a;
-	size_t mark, len;
-	char *log;
-	int fd, r;
+	struct sockaddr_qt a, good;
+	socklen_t alen;
+	size_t mark;
+	int fd, r, i, err;
 
-	modem_up(_metadata, self, NULL, true);
-	echo_up(_metadata, self);
-	fd = qsock(_metadata, self, 0);
-	mark = log_size(self);
+	modem_up(_metadata, &self->e, NULL, true);
+	echo_up(_metadata, &self->e);
+	fd = qsock(_metadata, &self->e, 0);
+	mark = log_size(&self->e);
 
 #define EXPECT_CONNECT(err, addr, alen) do { \
 		r = qconnect_len(fd, (addr), (alen)); \
@@ -660,49 +152,19 @@ TEST_F_TIMEOUT(tcp, address_validation, 60)
 					    strerror(-r), strerror(err)); \
 	} while (0)
 
-	a = qaddr(self, "127.0.0.1", self->echo.port);
-	EXPECT_CONNECT(EINVAL, &a, 0);
-	EXPECT_CONNECT(EINVAL, &a, 1);
-	EXPECT_CONNECT(EINVAL, &a, 4);
-	EXPECT_CONNECT(EINVAL, &a, hoff);			/* no host at all */
-	EXPECT_CONNECT(EINVAL, &a, hoff + strlen("127.0.0.1"));	/* NUL cut off */
-	memset(a.sqt_host, 'a', sizeof(a.sqt_host));		/* no NUL anywhere */
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-
-	a = qaddr(self, "127.0.0.1", self->echo.port);
-	a.sqt_family = AF_UNIX;
-	EXPECT_CONNECT(EAFNOSUPPORT, &a, sizeof(a));
-	a.sqt_family = 17;	/* AF_PACKET */
-	EXPECT_CONNECT(EAFNOSUPPORT, &a, sizeof(a));
-
-	a = qaddr(self, "127.0.0.1", 0);
+	good = qaddr(&self->e, "127.0.0.1", self->e.echo.port);
+	for (i = 0; (err = bad_address(i, &good, &a, &alen)); i++)
+		EXPECT_CONNECT(err, &a, alen);
+	a = qaddr(&self->e, "127.0.0.1", 0);
 	EXPECT_CONNECT(EINVAL, &a, sizeof(a));			/* port 0 */
-	a = qaddr(self, "127.0.0.1", self->echo.port);
-	a.sqt_context = 17;
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-	a.sqt_context = 255;
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-	a.sqt_context = 0;
-	a.sqt_flags = 1;
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-	a.sqt_flags = 0x80;
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-	a.sqt_flags = 0;
-	a.sqt_reserved = 1;
-	EXPECT_CONNECT(EINVAL, &a, sizeof(a));
-	a.sqt_reserved = 0;
-	a.sqt_modem = 999;
-	EXPECT_CONNECT(ENODEV, &a, sizeof(a));
-	a.sqt_modem = 65535;
-	EXPECT_CONNECT(ENODEV, &a, sizeof(a));
 
 	/* sockaddr_in / sockaddr_in6 too short, or with port 0. */
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(self->echo.port);
+	sin.sin_port = htons(self->e.echo.port);
 	EXPECT_CONNECT(EINVAL, &sin, sizeof(sin) - 1);
 	EXPECT_CONNECT(EINVAL, &sin, 4);
 	sin6.sin6_addr = in6addr_loopback;
-	sin6.sin6_port = htons(self->echo.port);
+	sin6.sin6_port = htons(self->e.echo.port);
 	EXPECT_CONNECT(EINVAL, &sin6, 20);
 	sin.sin_port = 0;
 	EXPECT_CONNECT(EINVAL, &sin, sizeof(sin));
@@ -710,15 +172,10 @@ TEST_F_TIMEOUT(tcp, address_validation, 60)
 	EXPECT_CONNECT(EINVAL, &sin6, sizeof(sin6));
 
 	/* None of that reached the modem. */
-	log = log_since(self, mark, &len);
-	ASSERT_NE(NULL, log);
-	EXPECT_FALSE(qn_contains(log, len, "QIOPEN")) TH_LOG("wire: %s", log);
-	EXPECT_FALSE(qn_contains(log, len, "QIACT")) TH_LOG("wire: %s", log);
-	EXPECT_FALSE(qn_contains(log, len, "QICSGP")) TH_LOG("wire: %s", log);
-	free(log);
+	expect_wire_lacks(_metadata, &self->e, mark, opens);
 
 	/* The length may stop right after the host's NUL; the failures above left the socket unconnected. */
-	a = qaddr(self, "127.0.0.1", self->echo.port);
+	a = qaddr(&self->e, "127.0.0.1", self->e.echo.port);
 	r = qconnect_len(fd, &a, hoff + strlen("127.0.0.1") + 1);
 	ASSERT_EQ(0, r) TH_LOG("short valid sockaddr_qt: %s", strerror(-r));
 	EXPECT_EQ(0, echo_roundtrip(fd, 11, 1000));
@@ -751,19 +208,19 @@ TEST_F_TIMEOUT(tcp, host_injection, 60)
 	size_t mark, len, i;
 	int fd, r;
 
-	modem_up(_metadata, self, NULL, true);
-	fd = qsock(_metadata, self, 0);
-	mark = log_size(self);
+	modem_up(_metadata, &self->e, NULL, true);
+	fd = qsock(_metadata, &self->e, 0);
+	mark = log_size(&self->e);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sockaddr_qt a = qaddr(self, bad[i], 80);
+		struct sockaddr_qt a = qaddr(&self->e, bad[i], 80);
 
 		r = qconnect_len(fd, &a, sizeof(a));
 		EXPECT_EQ(-EINVAL, r) TH_LOG("host #%zu: %s", i, strerror(-r));
 	}
 	/* 116 name bytes cannot end in a NUL within sockaddr_qt... */
 	memset(&big, 0, sizeof(big));
-	big.a = qaddr(self, "", 80);
+	big.a = qaddr(&self->e, "", 80);
 	memset(big.a.sqt_host, 'q', QT_HOST_MAX);
 	r = qconnect_len(fd, &big, sizeof(big.a));
 	EXPECT_EQ(-EINVAL, r) TH_LOG("116-byte host: %s", strerror(-r));
@@ -772,7 +229,7 @@ TEST_F_TIMEOUT(tcp, host_injection, 60)
 	r = qconnect_len(fd, &big, sizeof(big));
 	EXPECT_EQ(-EINVAL, r) TH_LOG("150-byte host: %s", strerror(-r));
 
-	log = log_since(self, mark, &len);
+	log = log_since(&self->e, mark, &len);
 	ASSERT_NE(NULL, log);
 	EXPECT_FALSE(qn_contains(log, len, "QIOPEN")) TH_LOG("wire: %s", log);
 	EXPECT_FALSE(qn_contains(log, len, "QXINJ")) TH_LOG("wire: %s", log);
@@ -781,7 +238,7 @@ TEST_F_TIMEOUT(tcp, host_injection, 60)
 
 	/* 115 bytes is the longest name: it reaches the modem, which cannot resolve it. */
 	{
-		struct sockaddr_qt a = qaddr(self, "", 80);
+		struct sockaddr_qt a = qaddr(&self->e, "", 80);
 
 		for (i = 0; i < QT_HOST_MAX - 1; i++)
 			a.sqt_host[i] = (i % 10 == 9) ? '.' : 'z';
@@ -794,17 +251,11 @@ TEST_F_TIMEOUT(tcp, host_injection, 60)
 /* A modem still in bring-up: ENETDOWN. */
 TEST_F(tcp, connect_not_ready)
 {
-	static const char *const opts[] = { "--rdy-delay", "0", NULL };
 	int fd, r;
 
-	ASSERT_EQ(0, qt_sim_start(&self->sim, opts));
-	ASSERT_EQ(0, qt_sim_ctl(&self->sim, "silent on"));
-	self->tty = qt_attach(self->sim.slave);
-	ASSERT_LE(0, self->tty);
-	ASSERT_EQ(0, qt_wait_state(self->sim.slave, "sync", 5, self->line, LINE));
-	ASSERT_EQ(1, sscanf(self->line, "qm%d ", &self->modem));
-	fd = qsock(_metadata, self, 0);
-	r = qconnect(self, fd, "127.0.0.1", 9);
+	modem_hung(_metadata, &self->e);
+	fd = qsock(_metadata, &self->e, 0);
+	r = qconnect(&self->e, fd, "127.0.0.1", 9);
 	EXPECT_EQ(-ENETDOWN, r) TH_LOG("%s", strerror(-r));
 }
 
@@ -817,14 +268,14 @@ TEST_F_TIMEOUT(tcp, connect_inet_and_inet6, 60)
 	socklen_t len;
 	int fd, r, lfd6, port6 = 0;
 
-	modem_up(_metadata, self, NULL, false);
-	ASSERT_EQ(0, self->modem) TH_LOG("sockaddr_in means modem 0; this one is qm%d "
-					  "(an earlier modem was not released)", self->modem);
-	echo_up(_metadata, self);
+	modem_up(_metadata, &self->e, NULL, false);
+	ASSERT_EQ(0, self->e.modem) TH_LOG("sockaddr_in means modem 0; this one is qm%d "
+					  "(an earlier modem was not released)", self->e.modem);
+	echo_up(_metadata, &self->e);
 
-	fd = qsock(_metadata, self, 0);
+	fd = qsock(_metadata, &self->e, 0);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(self->echo.port);
+	sin.sin_port = htons(self->e.echo.port);
 	r = qconnect_len(fd, &sin, sizeof(sin));
 	ASSERT_EQ(0, r) TH_LOG("sockaddr_in: %s", strerror(-r));
 	EXPECT_EQ(0, echo_roundtrip(fd, 21, 3000));
@@ -832,13 +283,13 @@ TEST_F_TIMEOUT(tcp, connect_inet_and_inet6, 60)
 	memset(&peer, 0, sizeof(peer));
 	ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&peer, &len));
 	EXPECT_EQ(qt_af(), peer.sqt_family);
-	EXPECT_EQ(self->echo.port, ntohs(peer.sqt_port));
+	EXPECT_EQ(self->e.echo.port, ntohs(peer.sqt_port));
 	EXPECT_STREQ("127.0.0.1", peer.sqt_host);
 
 	/* An IPv4-mapped IPv6 address reaches the IPv4 server. */
-	fd = qsock(_metadata, self, 0);
+	fd = qsock(_metadata, &self->e, 0);
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6.sin6_addr);
-	sin6.sin6_port = htons(self->echo.port);
+	sin6.sin6_port = htons(self->e.echo.port);
 	r = qconnect_len(fd, &sin6, sizeof(sin6));
 	ASSERT_EQ(0, r) TH_LOG("sockaddr_in6 ::ffff:127.0.0.1: %s", strerror(-r));
 	EXPECT_EQ(0, echo_roundtrip(fd, 22, 3000));
@@ -849,14 +300,14 @@ TEST_F_TIMEOUT(tcp, connect_inet_and_inet6, 60)
 		TH_LOG("no ::1 in this guest: IPv6 loopback part skipped");
 		return;
 	}
-	track(self, lfd6);
-	fd = qsock(_metadata, self, 0);
+	track(&self->e, lfd6);
+	fd = qsock(_metadata, &self->e, 0);
 	sin6.sin6_addr = in6addr_loopback;
 	sin6.sin6_port = htons(port6);
 	r = qconnect_len(fd, &sin6, sizeof(sin6));
 	ASSERT_EQ(0, r) TH_LOG("sockaddr_in6 ::1: %s", strerror(-r));
 	{
-		int p = peer_accept(_metadata, self, lfd6, NULL);
+		int p = peer_accept(_metadata, &self->e, lfd6, NULL);
 		char b[6] = { 0 };
 
 		ASSERT_EQ(5, send(fd, "hello", 5, MSG_NOSIGNAL));
@@ -874,16 +325,16 @@ TEST_F_TIMEOUT(tcp, connect_refused_then_again, 60)
 {
 	int hold, port = 0, fd, r;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	hold = track(self, qn_closed_port(&port));
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	hold = track(&self->e, qn_closed_port(&port));
 	ASSERT_LE(0, hold);
 
-	fd = qsock(_metadata, self, 0);
-	r = qconnect(self, fd, "127.0.0.1", port);
+	fd = qsock(_metadata, &self->e, 0);
+	r = qconnect(&self->e, fd, "127.0.0.1", port);
 	EXPECT_EQ(-ECONNREFUSED, r) TH_LOG("%s", strerror(-r));
 	EXPECT_EQ(-1, sockopt_int(fd, SOL_QUECTEL, QT_CONNECT_ID));
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	ASSERT_EQ(0, r) TH_LOG("second connect: %s", strerror(-r));
 	EXPECT_EQ(0, echo_roundtrip(fd, 31, 2000));
 }
@@ -895,10 +346,10 @@ TEST_F_TIMEOUT(tcp, connect_unresolvable, 60)
 	size_t i;
 	int fd, r;
 
-	modem_up(_metadata, self, NULL, false);
+	modem_up(_metadata, &self->e, NULL, false);
 	for (i = 0; i < 2; i++) {
-		fd = qsock(_metadata, self, 0);
-		r = qconnect(self, fd, names[i], 80);
+		fd = qsock(_metadata, &self->e, 0);
+		r = qconnect(&self->e, fd, names[i], 80);
 		EXPECT_EQ(-EHOSTUNREACH, r) TH_LOG("%s: %s", names[i], strerror(-r));
 	}
 }
@@ -922,24 +373,24 @@ TEST_F_TIMEOUT(tcp, connect_error_map, 120)
 	int fd, r, opens = 0;
 	char *fifth = NULL, *sixth = NULL;
 
-	modem_up(_metadata, self, NULL, true);
-	echo_up(_metadata, self);
+	modem_up(_metadata, &self->e, NULL, true);
+	echo_up(_metadata, &self->e);
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "fail-open %d", map[i].code);
-		ctl(_metadata, self, cmd);
-		fd = qsock(_metadata, self, 0);
-		r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+		ctl(_metadata, &self->e, cmd);
+		fd = qsock(_metadata, &self->e, 0);
+		r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 		EXPECT_EQ(-map[i].err, r) TH_LOG("+QIOPEN error %d: %s, want %s", map[i].code,
 						 strerror(-r), strerror(map[i].err));
-		untrack_close(self, fd);
+		untrack_close(&self->e, fd);
 	}
 	/* After all that, a plain connect works. */
-	ctl(_metadata, self, "clear");
-	fd = qconnected(_metadata, self, self->echo.port);
+	ctl(_metadata, &self->e, "clear");
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 	EXPECT_EQ(0, echo_roundtrip(fd, 41, 1000));
 
 	/* Between the 5th and 6th failed AT+QIOPEN the context was recycled. */
-	log = log_since(self, 0, &len);
+	log = log_since(&self->e, 0, &len);
 	ASSERT_NE(NULL, log);
 	for (p = log; (p = strstr(p, "> AT+QIOPEN")); p++) {
 		opens++;
@@ -966,25 +417,25 @@ TEST_F_TIMEOUT(tcp, names_and_eisconn, 60)
 	struct in6_addr ip6;
 	int fd, r, id;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 	ASSERT_EQ(0, echo_roundtrip(fd, 51, 100));
 
 	memset(&a, 0, sizeof(a));
 	ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&a, &len)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(qt_af(), a.sqt_family);
-	EXPECT_EQ(self->echo.port, ntohs(a.sqt_port));
+	EXPECT_EQ(self->e.echo.port, ntohs(a.sqt_port));
 	EXPECT_STREQ("127.0.0.1", a.sqt_host);
-	EXPECT_EQ(self->modem, a.sqt_modem);
+	EXPECT_EQ(self->e.modem, a.sqt_modem);
 
 	len = sizeof(a);
 	memset(&a, 0, sizeof(a));
 	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&a, &len)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(qt_af(), a.sqt_family);
 	/* The modem's local port is the real one the echo server saw. */
-	ASSERT_EQ(1, self->echo.sh->accepted);
-	EXPECT_EQ(self->echo.sh->conn[0].peer_port, ntohs(a.sqt_port));
+	ASSERT_EQ(1, self->e.echo.sh->accepted);
+	EXPECT_EQ(self->e.echo.sh->conn[0].peer_port, ntohs(a.sqt_port));
 	EXPECT_TRUE(inet_pton(AF_INET, a.sqt_host, &ip4) == 1 ||
 		    inet_pton(AF_INET6, a.sqt_host, &ip6) == 1)
 		TH_LOG("local address '%s' is not an IP literal", a.sqt_host);
@@ -992,7 +443,7 @@ TEST_F_TIMEOUT(tcp, names_and_eisconn, 60)
 	id = sockopt_int(fd, SOL_QUECTEL, QT_CONNECT_ID);
 	EXPECT_LE(0, id);
 	EXPECT_GT(NCONN, id);
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	EXPECT_EQ(-EISCONN, r) TH_LOG("%s", strerror(-r));
 	EXPECT_EQ(0, so_error(fd));
 	/* Still the same connection. */
@@ -1003,14 +454,14 @@ TEST_F_TIMEOUT(tcp, names_and_eisconn, 60)
  * Wait for one transfer through the echo server to finish, then check it
  * both ways (our hash, and what the server saw) and free it.
  */
-static void echo_finish(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
+static void echo_finish(struct __test_metadata *_metadata, struct qt_env *e,
 			struct xfer *x, int64_t timeout_ms)
 {
 	ASSERT_EQ(0, xfer_wait(&x, 1, qn_now_ms() + timeout_ms))
 		TH_LOG("stuck: sent %llu, received %llu", (unsigned long long)x->sent.n,
 		       (unsigned long long)x->rcvd.n);
 	xfer_check(_metadata, x, 0);
-	EXPECT_TRUE(echo_saw(self, x)) TH_LOG("the server received other bytes");
+	EXPECT_TRUE(echo_saw(e, x)) TH_LOG("the server received other bytes");
 	free(x);
 }
 
@@ -1024,11 +475,11 @@ TEST_F_TIMEOUT(tcp, echo_1mib, 120)
 	struct xfer *x;
 	int fd;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 	x = xfer_start(fd, MIB, 0x1111);
-	echo_finish(_metadata, self, x, 100000);
+	echo_finish(_metadata, &self->e, x, 100000);
 }
 
 /* Bad buffers: EFAULT (bytes before the fault count), nothing lost. */
@@ -1039,9 +490,9 @@ TEST_F_TIMEOUT(tcp, efault_send_recv, 60)
 	ssize_t r;
 	int fd;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 
 	errno = 0;
 	EXPECT_EQ(-1, send(fd, (void *)1, 100, MSG_NOSIGNAL));
@@ -1136,10 +587,10 @@ TEST_F_TIMEOUT(tcp, zero_and_large_send, 90)
 	unsigned char *buf;
 	int lfd, port, fd, p;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	EXPECT_EQ(0, send(fd, "", 0, MSG_NOSIGNAL));
 	EXPECT_EQ(0, send(fd, NULL, 0, MSG_NOSIGNAL));
@@ -1165,14 +616,14 @@ TEST_F_TIMEOUT(tcp, nonblocking_connect, 60)
 	int hold, closed = 0, fd, r;
 	short ev;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	hold = track(self, qn_closed_port(&closed));
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	hold = track(&self->e, qn_closed_port(&closed));
 	ASSERT_LE(0, hold);
 
 	/* To a closed port. */
-	fd = qsock(_metadata, self, SOCK_NONBLOCK);
-	r = qconnect(self, fd, "127.0.0.1", closed);
+	fd = qsock(_metadata, &self->e, SOCK_NONBLOCK);
+	r = qconnect(&self->e, fd, "127.0.0.1", closed);
 	ASSERT_EQ(-EINPROGRESS, r) TH_LOG("%s", strerror(-r));
 	ev = poll_until(fd, POLLOUT, POLLOUT, 10000);
 	EXPECT_EQ(POLLOUT | POLLERR | POLLHUP, ev & (POLLOUT | POLLERR | POLLHUP))
@@ -1181,19 +632,19 @@ TEST_F_TIMEOUT(tcp, nonblocking_connect, 60)
 	EXPECT_EQ(0, so_error(fd)) TH_LOG("an error is reported once");
 
 	/* Held in progress by a slow modem. */
-	fd = qsock(_metadata, self, SOCK_NONBLOCK);
-	ctl(_metadata, self, "delay 1000");
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	fd = qsock(_metadata, &self->e, SOCK_NONBLOCK);
+	ctl(_metadata, &self->e, "delay 1000");
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	ASSERT_EQ(-EINPROGRESS, r) TH_LOG("%s", strerror(-r));
 	ev = poll1(fd, POLLIN | POLLOUT | POLLRDHUP, 0);
 	EXPECT_EQ(0, ev) TH_LOG("connecting: revents 0x%x", ev);
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	EXPECT_EQ(-EALREADY, r) TH_LOG("%s", strerror(-r));
-	ctl(_metadata, self, "delay 0");
+	ctl(_metadata, &self->e, "delay 0");
 	ev = poll_until(fd, POLLOUT, POLLOUT, 15000);
 	EXPECT_EQ(POLLOUT, ev & (POLLOUT | POLLERR | POLLHUP)) TH_LOG("revents 0x%x", ev);
 	EXPECT_EQ(0, so_error(fd));
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	EXPECT_EQ(-EISCONN, r) TH_LOG("%s", strerror(-r));
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
 	EXPECT_EQ(0, echo_roundtrip(fd, 81, 1000));
@@ -1207,16 +658,16 @@ TEST_F_TIMEOUT(tcp, connect_sndtimeo, 60)
 	int fd, r;
 	short ev;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qsock(_metadata, self, 0);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qsock(_metadata, &self->e, 0);
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
-	ctl(_metadata, self, "delay 2000");
+	ctl(_metadata, &self->e, "delay 2000");
 	t0 = qn_now_ms();
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	EXPECT_EQ(-EINPROGRESS, r) TH_LOG("%s", strerror(-r));
 	EXPECT_GT(1800, qn_now_ms() - t0) TH_LOG("took %lld ms", (long long)(qn_now_ms() - t0));
-	ctl(_metadata, self, "delay 0");
+	ctl(_metadata, &self->e, "delay 0");
 	ev = poll_until(fd, POLLOUT, POLLOUT, 15000);
 	EXPECT_EQ(POLLOUT, ev & (POLLOUT | POLLERR)) TH_LOG("revents 0x%x", ev);
 	EXPECT_EQ(0, so_error(fd));
@@ -1225,36 +676,6 @@ TEST_F_TIMEOUT(tcp, connect_sndtimeo, 60)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	EXPECT_EQ(0, echo_roundtrip(fd, 91, 1000));
 }
-
-/*
- * Connect NCONN sockets to port, retrying EADDRNOTAVAIL until deadline
- * (a connectID being given back finishes in the background). The
- * sockets go to fds; returns how many connected.
- */
-static int connect_many(FIXTURE_DATA(tcp) *self, int *fds, int n, int port,
-			int64_t deadline, int *last_err)
-{
-	int i, ok = 0;
-
-	*last_err = 0;
-	for (i = 0; i < n; i++) {
-		int r;
-
-		do {
-			r = qconnect(self, fds[i], "127.0.0.1", port);
-			if (r != -EADDRNOTAVAIL)
-				break;
-			qn_sleep_ms(100);
-		} while (qn_now_ms() < deadline);
-		if (r) {
-			*last_err = -r;
-			break;
-		}
-		ok++;
-	}
-	return ok;
-}
-
 /* A signal during a blocking connect: EINTR, connectID freed. */
 TEST_F_TIMEOUT(tcp, connect_eintr, 90)
 {
@@ -1264,23 +685,23 @@ TEST_F_TIMEOUT(tcp, connect_eintr, 90)
 	int fds[NCONN], s0, s1, i, r, err, n;
 	int64_t t0;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
 	/* The context is active: only AT+QIOPEN is slow below. */
-	s0 = qconnected(_metadata, self, self->echo.port);
-	untrack_close(self, s0);
+	s0 = qconnected(_metadata, &self->e, self->e.echo.port);
+	untrack_close(&self->e, s0);
 
-	s1 = qsock(_metadata, self, 0);
-	ctl(_metadata, self, "delay 3000");
+	s1 = qsock(_metadata, &self->e, 0);
+	ctl(_metadata, &self->e, "delay 3000");
 	ASSERT_EQ(0, qn_kick_self(&k, 1000, SIGUSR1));
 	t0 = qn_now_ms();
-	r = qconnect(self, s1, "127.0.0.1", self->echo.port);
+	r = qconnect(&self->e, s1, "127.0.0.1", self->e.echo.port);
 	qn_kick_join(&k);
 	EXPECT_EQ(-EINTR, r) TH_LOG("%s after %lld ms", strerror(-r),
 				    (long long)(qn_now_ms() - t0));
 	EXPECT_GT(2500, qn_now_ms() - t0);
 	EXPECT_EQ(1, n_sigusr1);
-	ctl(_metadata, self, "delay 0");
+	ctl(_metadata, &self->e, "delay 0");
 
 	/* Unconnected again. */
 	EXPECT_EQ(-1, sockopt_int(s1, SOL_QUECTEL, QT_CONNECT_ID));
@@ -1290,8 +711,8 @@ TEST_F_TIMEOUT(tcp, connect_eintr, 90)
 	/* All 12 connectIDs are available: s1 again and 11 more. */
 	fds[0] = s1;
 	for (i = 1; i < NCONN; i++)
-		fds[i] = qsock(_metadata, self, 0);
-	n = connect_many(self, fds, NCONN, self->echo.port, qn_now_ms() + 10000, &err);
+		fds[i] = qsock(_metadata, &self->e, 0);
+	n = connect_many(&self->e, fds, NCONN, self->e.echo.port, qn_now_ms() + 10000, &err);
 	EXPECT_EQ(NCONN, n) TH_LOG("connect #%d: %s", n, strerror(err));
 }
 
@@ -1300,18 +721,18 @@ TEST_F_TIMEOUT(tcp, close_during_connect, 60)
 {
 	int fds[NCONN], fd, i, r, n, err;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qsock(_metadata, self, SOCK_NONBLOCK);
-	ctl(_metadata, self, "delay 2000");
-	r = qconnect(self, fd, "127.0.0.1", self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qsock(_metadata, &self->e, SOCK_NONBLOCK);
+	ctl(_metadata, &self->e, "delay 2000");
+	r = qconnect(&self->e, fd, "127.0.0.1", self->e.echo.port);
 	EXPECT_EQ(-EINPROGRESS, r) TH_LOG("%s", strerror(-r));
-	untrack_close(self, fd);
-	ctl(_metadata, self, "delay 0");
+	untrack_close(&self->e, fd);
+	ctl(_metadata, &self->e, "delay 0");
 
 	for (i = 0; i < NCONN; i++)
-		fds[i] = qsock(_metadata, self, 0);
-	n = connect_many(self, fds, NCONN, self->echo.port, qn_now_ms() + 15000, &err);
+		fds[i] = qsock(_metadata, &self->e, 0);
+	n = connect_many(&self->e, fds, NCONN, self->e.echo.port, qn_now_ms() + 15000, &err);
 	EXPECT_EQ(NCONN, n) TH_LOG("connect #%d: %s", n, strerror(err));
 }
 
@@ -1328,10 +749,10 @@ TEST_F_TIMEOUT(tcp, send_recv_eintr, 90)
 	int64_t t0;
 	int lfd, port, fd, p;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	/* recv with nothing to read. */
 	ASSERT_EQ(0, qn_kick_self(&k, 300, SIGUSR1));
@@ -1347,7 +768,7 @@ TEST_F_TIMEOUT(tcp, send_recv_eintr, 90)
 	EXPECT_EQ(0, memcmp(buf, "after", 5));
 
 	/* send with a full queue. */
-	queued = fill_refused(_metadata, self, fd, 101);
+	queued = fill_refused(_metadata, &self->e, fd, 101);
 	qn_pattern(101, queued, buf, sizeof(buf));
 	ASSERT_EQ(0, qn_kick_self(&k, 500, SIGUSR1));
 	r = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
@@ -1376,7 +797,7 @@ TEST_F_TIMEOUT(tcp, send_recv_eintr, 90)
 		queued += r;
 
 	/* Everything counted as queued reaches the peer, in order. */
-	ctl(_metadata, self, "clear");
+	ctl(_metadata, &self->e, "clear");
 	qn_pattern_hash(101, queued, &want);
 	s = sink_start(p, queued, 60000);
 	pthread_join(s->th, NULL);
@@ -1393,14 +814,14 @@ TEST_F_TIMEOUT(tcp, peer_close, 60)
 	int lfd, port, fd, p;
 	short ev;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	qn_pattern(111, 0, data, sizeof(data));
 	ASSERT_EQ((ssize_t)sizeof(data), send(p, data, sizeof(data), 0));
-	untrack_close(self, p);
+	untrack_close(&self->e, p);
 
 	ev = poll_until(fd, POLLIN | POLLRDHUP, POLLIN | POLLRDHUP, 10000);
 	EXPECT_EQ(POLLIN | POLLRDHUP, ev & (POLLIN | POLLRDHUP)) TH_LOG("revents 0x%x", ev);
@@ -1439,10 +860,10 @@ TEST_F_TIMEOUT(tcp, peer_reset, 60)
 	size_t off = 0;
 	char b[16];
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	t0 = qn_now_ms();
 	end = t0 + 15000;
@@ -1453,7 +874,7 @@ TEST_F_TIMEOUT(tcp, peer_reset, 60)
 		if (p >= 0 && qn_now_ms() - t0 > 300) {
 			/* The peer aborts: RST, whatever is in flight. */
 			setsockopt(p, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-			untrack_close(self, p);
+			untrack_close(&self->e, p);
 			p = -1;
 		}
 		qn_pattern(121, off, buf, sizeof(buf));
@@ -1497,67 +918,6 @@ TEST_F_TIMEOUT(tcp, peer_reset, 60)
 	EXPECT_EQ(0, recv(fd, b, sizeof(b), MSG_DONTWAIT));
 }
 
-/* A thread blocked in one call on one socket, and how it ended. */
-struct blocked {
-	int fd;
-	int is_send;
-	pthread_t th;
-	volatile int done;
-	ssize_t ret;		/* the failing call's result */
-	int err;
-	int64_t t_end;
-};
-
-static void *blocked_main(void *arg)
-{
-	struct blocked *b = arg;
-	static __thread unsigned char buf[16 * KIB];
-
-	for (;;) {
-		b->ret = b->is_send ? send(b->fd, buf, sizeof(buf), MSG_NOSIGNAL) :
-				      recv(b->fd, buf, sizeof(buf), 0);
-		b->err = b->ret < 0 ? errno : 0;
-		/* A sender returns counts until the queue is full: keep going. */
-		if (b->is_send && b->ret > 0)
-			continue;
-		if (b->ret < 0 && b->err == EINTR)
-			continue;
-		break;
-	}
-	b->t_end = qn_now_ms();
-	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static struct blocked *blocked_start(int fd, int is_send)
-{
-	struct blocked *b = calloc(1, sizeof(*b));
-
-	b->fd = fd;
-	b->is_send = is_send;
-	pthread_create(&b->th, NULL, blocked_main, b);
-	return b;
-}
-
-/* Wait for every thread until deadline; how many finished. */
-static int blocked_wait(struct blocked **bs, int n, int64_t deadline)
-{
-	int i, done;
-
-	do {
-		done = 0;
-		for (i = 0; i < n; i++)
-			done += __atomic_load_n(&bs[i]->done, __ATOMIC_ACQUIRE);
-		if (done == n)
-			break;
-		qn_sleep_ms(20);
-	} while (qn_now_ms() < deadline);
-	for (i = 0; i < n; i++)
-		if (bs[i]->done)
-			pthread_join(bs[i]->th, NULL);
-	return done;
-}
-
 /*
  * The simulator dies (SIGKILL) with 12 sockets connected and a thread
  * blocked in recv and one in send on each: all return an error at once.
@@ -1569,11 +929,11 @@ TEST_F_TIMEOUT(tcp, simulator_killed, 90)
 	int lfd, port, fds[NCONN], i, n, saw_enodev;
 	int64_t t_kill;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 4096);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 4096);
 	for (i = 0; i < NCONN; i++) {
-		fds[i] = qconnected(_metadata, self, port);
-		peer_accept(_metadata, self, lfd, NULL);	/* never reads or writes */
+		fds[i] = qconnected(_metadata, &self->e, port);
+		peer_accept(_metadata, &self->e, lfd, NULL);	/* never reads or writes */
 	}
 	for (i = 0; i < NCONN; i++) {
 		b[2 * i] = blocked_start(fds[i], 0);
@@ -1587,9 +947,9 @@ TEST_F_TIMEOUT(tcp, simulator_killed, 90)
 	ASSERT_EQ(0, n) TH_LOG("%d calls returned before the simulator died", n);
 
 	t_kill = qn_now_ms();
-	kill(self->sim.pid, SIGKILL);
-	waitpid(self->sim.pid, NULL, 0);
-	self->sim.pid = 0;
+	kill(self->e.sim.pid, SIGKILL);
+	waitpid(self->e.sim.pid, NULL, 0);
+	self->e.sim.pid = 0;
 
 	n = blocked_wait(b, 2 * NCONN, t_kill + 5000);
 	EXPECT_EQ(2 * NCONN, n) TH_LOG("%d calls still blocked 5 s after the kill",
@@ -1625,31 +985,22 @@ TEST_F_TIMEOUT(tcp, simulator_killed, 90)
 TEST_F_TIMEOUT(tcp, context_lost, 90)
 {
 	struct sockaddr_qt a;
-	struct blocked *rx;
-	char cmd[32], b[16];
+	char b[16];
 	int s1, s2, s3, s4, r;
 	short ev;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	s1 = qconnected(_metadata, self, self->echo.port);
-	s2 = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	s1 = qconnected(_metadata, &self->e, self->e.echo.port);
+	s2 = qconnected(_metadata, &self->e, self->e.echo.port);
 	/* Another context, untouched by the first one's loss. */
-	s3 = qsock(_metadata, self, 0);
-	a = qaddr(self, "127.0.0.1", self->echo.port);
+	s3 = qsock(_metadata, &self->e, 0);
+	a = qaddr(&self->e, "127.0.0.1", self->e.echo.port);
 	a.sqt_context = default_ctx() == 2 ? 3 : 2;
 	r = qconnect_len(s3, &a, sizeof(a));
 	ASSERT_EQ(0, r) TH_LOG("context %d: %s", a.sqt_context, strerror(-r));
 
-	rx = blocked_start(s1, 0);
-	qn_sleep_ms(200);
-	snprintf(cmd, sizeof(cmd), "urc pdpdeact %d", default_ctx());
-	ctl(_metadata, self, cmd);
-
-	ASSERT_EQ(1, blocked_wait(&rx, 1, qn_now_ms() + 5000)) TH_LOG("recv still blocked");
-	EXPECT_EQ(-1, rx->ret);
-	EXPECT_EQ(ENETDOWN, rx->err) TH_LOG("recv: %s", strerror(rx->err));
-	free(rx);
+	expect_unblocked(_metadata, &self->e, s1, BLOCKED_RECV, pdpdeact_cmd(), ENETDOWN);
 
 	ev = poll_until(s2, POLLIN | POLLOUT, POLLERR, 5000);
 	EXPECT_EQ(POLLERR | POLLHUP, ev & (POLLERR | POLLHUP)) TH_LOG("revents 0x%x", ev);
@@ -1663,8 +1014,8 @@ TEST_F_TIMEOUT(tcp, context_lost, 90)
 	EXPECT_EQ(0, echo_roundtrip(s3, 131, 2000)) TH_LOG("the other context's socket broke");
 
 	/* A new connect reactivates the lost context. */
-	s4 = qsock(_metadata, self, 0);
-	r = qconnect(self, s4, "127.0.0.1", self->echo.port);
+	s4 = qsock(_metadata, &self->e, 0);
+	r = qconnect(&self->e, s4, "127.0.0.1", self->e.echo.port);
 	ASSERT_EQ(0, r) TH_LOG("connect after pdpdeact: %s", strerror(-r));
 	EXPECT_EQ(0, echo_roundtrip(s4, 132, 2000));
 }
@@ -1675,14 +1026,14 @@ TEST_F_TIMEOUT(tcp, send_fail_retried, 120)
 	struct xfer *x;
 	int fd;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
-	fd = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 	x = xfer_start(fd, 128 * KIB, 0x2222);
 	qn_sleep_ms(100);
-	ctl(_metadata, self, "send-fail 20");
+	ctl(_metadata, &self->e, "send-fail 20");
 	/* 20 back-offs of 100 ms doubling to 1 s: about 17.5 s of retries. */
-	echo_finish(_metadata, self, x, 90000);
+	echo_finish(_metadata, &self->e, x, 90000);
 }
 
 /* The simulator delivers byte by byte (--chunk 1): nothing lost. */
@@ -1692,11 +1043,11 @@ TEST_F_TIMEOUT(tcp, bytewise_delivery, 120)
 	struct xfer *x;
 	int fd;
 
-	modem_up(_metadata, self, opts, false);
-	echo_up(_metadata, self);
-	fd = qconnected(_metadata, self, self->echo.port);
+	modem_up(_metadata, &self->e, opts, false);
+	echo_up(_metadata, &self->e);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
 	x = xfer_start(fd, 32 * KIB, 0x3333);
-	echo_finish(_metadata, self, x, 100000);
+	echo_finish(_metadata, &self->e, x, 100000);
 }
 
 /* docs/SOCKETS.md "poll / select / epoll", row by row. */
@@ -1704,29 +1055,29 @@ TEST_F_TIMEOUT(tcp, poll_matrix, 120)
 {
 	const short all = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLRDHUP |
 			  POLLERR | POLLHUP;
-	char cmd[32], buf[256];
+	char buf[256];
 	int lfd, port, fa, fb, fc, fe, pa, pb, r;
 	size_t queued;
 	short ev;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 4096);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 4096);
 
 	/* Before connect: nothing readable, no error (see unconnected_errors). */
-	fa = qsock(_metadata, self, SOCK_NONBLOCK);
+	fa = qsock(_metadata, &self->e, SOCK_NONBLOCK);
 	ev = poll1(fa, all, 0);
 	EXPECT_EQ(0, ev & (POLLIN | POLLERR | POLLRDHUP)) TH_LOG("unconnected: 0x%x", ev);
 
 	/* Connecting: nothing. */
-	ctl(_metadata, self, "delay 800");
-	r = qconnect(self, fa, "127.0.0.1", port);
+	ctl(_metadata, &self->e, "delay 800");
+	r = qconnect(&self->e, fa, "127.0.0.1", port);
 	ASSERT_EQ(-EINPROGRESS, r) TH_LOG("%s", strerror(-r));
 	ev = poll1(fa, all, 0);
 	EXPECT_EQ(0, ev) TH_LOG("connecting: 0x%x", ev);
-	ctl(_metadata, self, "delay 0");
+	ctl(_metadata, &self->e, "delay 0");
 	ev = poll_until(fa, all, POLLOUT, 15000);
 	ASSERT_EQ(0, so_error(fa));
-	pa = peer_accept(_metadata, self, lfd, NULL);
+	pa = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	/* Connected, idle. */
 	ev = poll1(fa, all, 0);
@@ -1745,7 +1096,7 @@ TEST_F_TIMEOUT(tcp, poll_matrix, 120)
 	 * full (SEND FAIL). Waiting for the loopback buffers behind the
 	 * simulator to fill for real would cost megabytes of transfer.
 	 */
-	queued = fill_refused(_metadata, self, fa, 141);
+	queued = fill_refused(_metadata, &self->e, fa, 141);
 	EXPECT_LT(0u, queued);
 	ev = poll1(fa, all, 0);
 	EXPECT_EQ(0, ev) TH_LOG("send queue full: 0x%x", ev);
@@ -1756,9 +1107,9 @@ TEST_F_TIMEOUT(tcp, poll_matrix, 120)
 	EXPECT_EQ(0, ev & (POLLOUT | POLLHUP | POLLERR | POLLIN)) TH_LOG("SHUT_WR: 0x%x", ev);
 
 	/* Peer closed: POLLIN|POLLRDHUP, not yet POLLHUP... */
-	fb = qconnected(_metadata, self, port);
-	pb = peer_accept(_metadata, self, lfd, NULL);
-	untrack_close(self, pb);
+	fb = qconnected(_metadata, &self->e, port);
+	pb = peer_accept(_metadata, &self->e, lfd, NULL);
+	untrack_close(&self->e, pb);
 	ev = poll_until(fb, all, POLLRDHUP, 10000);
 	EXPECT_EQ(POLLIN | POLLRDNORM | POLLRDHUP, ev & (POLLIN | POLLRDNORM | POLLRDHUP |
 							  POLLHUP | POLLERR))
@@ -1769,17 +1120,16 @@ TEST_F_TIMEOUT(tcp, poll_matrix, 120)
 	EXPECT_EQ(POLLHUP, ev & (POLLHUP | POLLERR | POLLOUT)) TH_LOG("closed + SHUT_WR: 0x%x", ev);
 
 	/* SHUT_RDWR: POLLHUP. */
-	fc = qconnected(_metadata, self, port);
-	peer_accept(_metadata, self, lfd, NULL);
+	fc = qconnected(_metadata, &self->e, port);
+	peer_accept(_metadata, &self->e, lfd, NULL);
 	ASSERT_EQ(0, shutdown(fc, SHUT_RDWR));
 	ev = poll1(fc, all, 0);
 	EXPECT_EQ(POLLHUP, ev & (POLLHUP | POLLERR | POLLOUT)) TH_LOG("SHUT_RDWR: 0x%x", ev);
 
 	/* An error (the context is lost): POLLERR and POLLHUP. */
-	fe = qconnected(_metadata, self, port);
-	peer_accept(_metadata, self, lfd, NULL);
-	snprintf(cmd, sizeof(cmd), "urc pdpdeact %d", default_ctx());
-	ctl(_metadata, self, cmd);
+	fe = qconnected(_metadata, &self->e, port);
+	peer_accept(_metadata, &self->e, lfd, NULL);
+	ctl(_metadata, &self->e, pdpdeact_cmd());
 	ev = poll_until(fe, all, POLLERR, 5000);
 	EXPECT_EQ(POLLERR | POLLHUP, ev & (POLLERR | POLLHUP | POLLOUT | POLLWRNORM))
 		TH_LOG("error: 0x%x", ev);
@@ -1794,10 +1144,10 @@ TEST_F_TIMEOUT(tcp, twelve_concurrent, 180)
 	struct xfer *x[NCONN];
 	int i, fd;
 
-	modem_up(_metadata, self, NULL, false);
-	echo_up(_metadata, self);
+	modem_up(_metadata, &self->e, NULL, false);
+	echo_up(_metadata, &self->e);
 	for (i = 0; i < NCONN; i++) {
-		fd = qconnected(_metadata, self, self->echo.port);
+		fd = qconnected(_metadata, &self->e, self->e.echo.port);
 		x[i] = NULL;
 		x[i] = xfer_start(fd, 256 * KIB, 0x4000 + i);
 	}
@@ -1809,7 +1159,7 @@ TEST_F_TIMEOUT(tcp, twelve_concurrent, 180)
 	}
 	for (i = 0; i < NCONN; i++) {
 		xfer_check(_metadata, x[i], i);
-		EXPECT_TRUE(echo_saw(self, x[i])) TH_LOG("socket %d: server got other bytes", i);
+		EXPECT_TRUE(echo_saw(&self->e, x[i])) TH_LOG("socket %d: server got other bytes", i);
 		free(x[i]);
 	}
 }
@@ -1849,10 +1199,10 @@ TEST_F_TIMEOUT(tcp, slow_reader, 90)
 	int lfd, port, fd, p, sndbuf = 64 * KIB, rcvbuf, inq, max_inq = 0;
 	int64_t end;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 	/* Keep the sender's own buffer small so holding back shows. */
 	setsockopt(p, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	rcvbuf = sockopt_int(fd, SOL_SOCKET, SO_RCVBUF);
@@ -1902,29 +1252,29 @@ TEST_F_TIMEOUT(tcp, thirteenth_eaddrnotavail, 60)
 {
 	int lfd, port, fds[NCONN], fd, i, r, ids = 0;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
 	for (i = 0; i < NCONN; i++) {
 		int id;
 
-		fds[i] = qconnected(_metadata, self, port);
-		peer_accept(_metadata, self, lfd, NULL);
+		fds[i] = qconnected(_metadata, &self->e, port);
+		peer_accept(_metadata, &self->e, lfd, NULL);
 		id = sockopt_int(fds[i], SOL_QUECTEL, QT_CONNECT_ID);
 		EXPECT_TRUE(id >= 0 && id < NCONN) TH_LOG("connectID %d", id);
 		if (id >= 0 && id < NCONN)
 			ids |= 1 << id;
 	}
 	EXPECT_EQ((1 << NCONN) - 1, ids) TH_LOG("connectIDs in use 0x%x", ids);
-	fd = qsock(_metadata, self, 0);
-	r = qconnect(self, fd, "127.0.0.1", port);
+	fd = qsock(_metadata, &self->e, 0);
+	r = qconnect(&self->e, fd, "127.0.0.1", port);
 	EXPECT_EQ(-EADDRNOTAVAIL, r) TH_LOG("%s", strerror(-r));
 
-	untrack_close(self, fds[5]);
+	untrack_close(&self->e, fds[5]);
 	{
 		int64_t end = qn_now_ms() + 15000;
 
 		do {
-			r = qconnect(self, fd, "127.0.0.1", port);
+			r = qconnect(&self->e, fd, "127.0.0.1", port);
 			if (r != -EADDRNOTAVAIL)
 				break;
 			qn_sleep_ms(100);
@@ -1942,10 +1292,10 @@ TEST_F_TIMEOUT(tcp, inq_outq, 90)
 	size_t queued;
 	int64_t end;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 4096);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 4096);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 	EXPECT_EQ(0, ioctl_int(fd, SIOCINQ));
 	EXPECT_EQ(0, ioctl_int(fd, SIOCOUTQ));
 
@@ -1959,11 +1309,11 @@ TEST_F_TIMEOUT(tcp, inq_outq, 90)
 	EXPECT_EQ(0, ioctl_int(fd, SIOCINQ));
 
 	/* Our queue: SIOCOUTQ counts it while the modem refuses it. */
-	queued = fill_refused(_metadata, self, fd, 162);
+	queued = fill_refused(_metadata, &self->e, fd, 162);
 	v = ioctl_int(fd, SIOCOUTQ);
 	EXPECT_LE((int)queued, v) TH_LOG("SIOCOUTQ %d of %zu queued", v, queued);
 	EXPECT_GE((int)queued + 1460, v) TH_LOG("SIOCOUTQ %d of %zu queued", v, queued);
-	ctl(_metadata, self, "clear");
+	ctl(_metadata, &self->e, "clear");
 
 	/*
 	 * The peer does not read (its window is closed): once our queue has
@@ -2011,34 +1361,19 @@ static void *script_main(void *arg)
 /* MSG_PEEK, MSG_DONTWAIT, O_NONBLOCK, SO_RCVTIMEO, MSG_WAITALL, SO_RCVLOWAT. */
 TEST_F_TIMEOUT(tcp, recv_flags, 90)
 {
-	struct timeval tv = { .tv_usec = 300000 };
 	struct script sc;
 	unsigned char data[4000], buf[4000];
 	int lfd, port, fd, p, lowat = 2000;
 	int64_t t0;
 	ssize_t r;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	/* Empty: EAGAIN three ways. */
-	EXPECT_EQ(-1, recv(fd, buf, 10, MSG_DONTWAIT));
-	EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
-	EXPECT_EQ(-1, recv(fd, buf, 10, 0));
-	EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
-	t0 = qn_now_ms();
-	EXPECT_EQ(-1, recv(fd, buf, 10, 0));
-	EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
-	EXPECT_LE(250, qn_now_ms() - t0);
-	EXPECT_GT(3000, qn_now_ms() - t0);
-	tv.tv_usec = 0;
-	tv.tv_sec = SOCK_TMO_S;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	expect_recv_eagain(_metadata, fd);
 
 	/* MSG_PEEK leaves the data. */
 	qn_pattern(171, 0, data, 1000);
@@ -2083,10 +1418,10 @@ TEST_F_TIMEOUT(tcp, shutdown_wr_rd, 90)
 	char b[16];
 	int lfd, port, fd, p, fd2, p2;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 
 	buf = malloc(n);
 	qn_pattern(181, 0, buf, n);
@@ -2113,15 +1448,15 @@ TEST_F_TIMEOUT(tcp, shutdown_wr_rd, 90)
 	/* Receiving still works after SHUT_WR. */
 	ASSERT_EQ(3, send(p, "abc", 3, 0));
 	ASSERT_EQ(3u, recv_all(fd, b, 3));
-	untrack_close(self, fd);
+	untrack_close(&self->e, fd);
 	s = sink_start(p, 0, 15000);
 	pthread_join(s->th, NULL);
 	EXPECT_EQ(1, s->eof) TH_LOG("no EOF after close()");
 	free(s);
 
 	/* SHUT_RD: recv returns 0, and what arrives later is discarded. */
-	fd2 = qconnected(_metadata, self, port);
-	p2 = peer_accept(_metadata, self, lfd, NULL);
+	fd2 = qconnected(_metadata, &self->e, port);
+	p2 = peer_accept(_metadata, &self->e, lfd, NULL);
 	ASSERT_EQ(0, shutdown(fd2, SHUT_RD));
 	EXPECT_EQ(0, recv(fd2, b, sizeof(b), 0));
 	ASSERT_EQ(5, send(p2, "later", 5, 0));
@@ -2142,12 +1477,12 @@ TEST_F_TIMEOUT(tcp, linger, 90)
 	int lfd, port, fd, p;
 	int64_t t0, dt;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 4096);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 4096);
 
 	/* {1,0} with a full queue. */
-	fd = qconnected(_metadata, self, port);
-	p = peer_accept(_metadata, self, lfd, NULL);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
 	for (;;) {
 		ssize_t r;
 
@@ -2160,7 +1495,7 @@ TEST_F_TIMEOUT(tcp, linger, 90)
 	ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg0, sizeof(lg0)));
 	t0 = qn_now_ms();
-	untrack_close(self, fd);
+	untrack_close(&self->e, fd);
 	dt = qn_now_ms() - t0;
 	EXPECT_GT(1000, dt) TH_LOG("close took %lld ms", (long long)dt);
 	/* The peer sees the end without the dropped bytes. */
@@ -2171,12 +1506,12 @@ TEST_F_TIMEOUT(tcp, linger, 90)
 	free(s);
 
 	/* {1,2} with a queue that cannot drain: close() waits for the timeout. */
-	fd = qconnected(_metadata, self, port);
-	peer_accept(_metadata, self, lfd, NULL);
-	fill_refused(_metadata, self, fd, 192);
+	fd = qconnected(_metadata, &self->e, port);
+	peer_accept(_metadata, &self->e, lfd, NULL);
+	fill_refused(_metadata, &self->e, fd, 192);
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg2, sizeof(lg2)));
 	t0 = qn_now_ms();
-	untrack_close(self, fd);
+	untrack_close(&self->e, fd);
 	dt = qn_now_ms() - t0;
 	EXPECT_LE(1500, dt) TH_LOG("close took %lld ms", (long long)dt);
 	EXPECT_GT(4000, dt) TH_LOG("close took %lld ms", (long long)dt);
@@ -2188,48 +1523,36 @@ TEST_F_TIMEOUT(tcp, close_flushes_queue, 90)
 	const size_t n = 128 * KIB;	/* twice the send queue */
 	char listen_arg[96], file_arg[128];
 	const char *argv[] = { "socat", "-u", listen_arg, file_arg, NULL };
-	struct qn_hash want, got;
+	struct qn_hash want;
 	unsigned char *buf;
-	size_t len = 0;
-	char *data;
-	int port = qn_free_port(), fd, i, st;
+	int port = qn_free_port(), fd, i;
 	int64_t t0, dt;
 
 	ASSERT_LT(0, port);
-	snprintf(self->tmpfile, sizeof(self->tmpfile), "/tmp/tcp_test.%d.sink", getpid());
+	snprintf(self->e.tmpfile, sizeof(self->e.tmpfile), "/tmp/tcp_test.%d.sink", getpid());
 	snprintf(listen_arg, sizeof(listen_arg),
 		 "TCP4-LISTEN:%d,bind=127.0.0.1,reuseaddr", port);
-	snprintf(file_arg, sizeof(file_arg), "CREATE:%s", self->tmpfile);
-	self->socat = qn_spawn(argv);
-	ASSERT_LT(0, self->socat);
-	modem_up(_metadata, self, NULL, false);
+	snprintf(file_arg, sizeof(file_arg), "CREATE:%s", self->e.tmpfile);
+	self->e.socat = qn_spawn(argv);
+	ASSERT_LT(0, self->e.socat);
+	modem_up(_metadata, &self->e, NULL, false);
 	for (i = 0; i < 250 && !qn_is_listening(port); i++)
 		qn_sleep_ms(20);
 	ASSERT_TRUE(qn_is_listening(port)) TH_LOG("socat does not listen on %d", port);
 
-	fd = qconnected(_metadata, self, port);
+	fd = qconnected(_metadata, &self->e, port);
 	buf = malloc(n);
 	qn_pattern(201, 0, buf, n);
 	qn_pattern_hash(201, n, &want);
 	ASSERT_EQ((ssize_t)n, send(fd, buf, n, MSG_NOSIGNAL));
 	free(buf);
 	t0 = qn_now_ms();
-	untrack_close(self, fd);
+	untrack_close(&self->e, fd);
 	dt = qn_now_ms() - t0;
 	EXPECT_GT(1000, dt) TH_LOG("close took %lld ms", (long long)dt);
 
 	/* socat ends at EOF, having written everything. */
-	st = qn_wait_exit(self->socat, 60000);
-	ASSERT_NE(-1, st) TH_LOG("socat never saw EOF");
-	self->socat = 0;
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	data = qn_read_file(self->tmpfile, &len);
-	ASSERT_NE(NULL, data);
-	qn_hash_init(&got);
-	qn_hash_add(&got, data, len);
-	free(data);
-	EXPECT_EQ(n, len);
-	EXPECT_EQ(want.h, got.h);
+	socat_wrote(_metadata, &self->e, 60000, &want);
 }
 
 /*
@@ -2238,27 +1561,19 @@ TEST_F_TIMEOUT(tcp, close_flushes_queue, 90)
  */
 TEST_F_TIMEOUT(tcp, module_reboot, 90)
 {
-	struct blocked *rx;
 	char b[16];
 	int lfd, port, s1, s2, s3, p1, p3;
 
-	modem_up(_metadata, self, NULL, false);
-	lfd = listener(_metadata, self, &port, 0);
-	s1 = qconnected(_metadata, self, port);
-	p1 = peer_accept(_metadata, self, lfd, NULL);
-	s2 = qconnected(_metadata, self, port);
-	peer_accept(_metadata, self, lfd, NULL);
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	s1 = qconnected(_metadata, &self->e, port);
+	p1 = peer_accept(_metadata, &self->e, lfd, NULL);
+	s2 = qconnected(_metadata, &self->e, port);
+	peer_accept(_metadata, &self->e, lfd, NULL);
 
 	ASSERT_EQ(0, send_pattern(p1, 211, 0, 500, 0) == 500 ? 0 : -1);
 	ASSERT_EQ(500, wait_inq(s1, 500, 10000));
-	rx = blocked_start(s2, 0);
-	qn_sleep_ms(200);
-	ctl(_metadata, self, "reboot");
-
-	ASSERT_EQ(1, blocked_wait(&rx, 1, qn_now_ms() + 5000)) TH_LOG("recv still blocked");
-	EXPECT_EQ(-1, rx->ret);
-	EXPECT_EQ(ECONNRESET, rx->err) TH_LOG("blocked recv: %s", strerror(rx->err));
-	free(rx);
+	expect_unblocked(_metadata, &self->e, s2, BLOCKED_RECV, "reboot", ECONNRESET);
 
 	/* Nothing received is lost: the data, then the error, then EOF. */
 	EXPECT_EQ(0, recv_pattern(s1, 211, 0, 500));
@@ -2270,10 +1585,10 @@ TEST_F_TIMEOUT(tcp, module_reboot, 90)
 	EXPECT_EQ(EPIPE, errno) TH_LOG("%s", strerror(errno));
 
 	/* Once the modem is up again, so are new connections. */
-	ASSERT_EQ(0, qt_wait_state(self->sim.slave, "ready", 30, self->line, LINE))
-		TH_LOG("modem: %s", self->line);
-	s3 = qconnected(_metadata, self, port);
-	p3 = peer_accept(_metadata, self, lfd, NULL);
+	ASSERT_EQ(0, qt_wait_state(self->e.sim.slave, "ready", 30, self->e.line, LINE))
+		TH_LOG("modem: %s", self->e.line);
+	s3 = qconnected(_metadata, &self->e, port);
+	p3 = peer_accept(_metadata, &self->e, lfd, NULL);
 	ASSERT_EQ(3, send(s3, "abc", 3, MSG_NOSIGNAL));
 	EXPECT_EQ(3u, qn_read_n(p3, b, 3, 10000));
 }
@@ -2288,10 +1603,10 @@ TEST_F_TIMEOUT(tcp, keepalive_probes, 90)
 	size_t mark, len;
 	int lfd, port, fd, id, one = 1;
 
-	modem_up(_metadata, self, NULL, true);
-	lfd = listener(_metadata, self, &port, 4096);
-	fd = qconnected(_metadata, self, port);
-	peer_accept(_metadata, self, lfd, NULL);	/* never reads */
+	modem_up(_metadata, &self->e, NULL, true);
+	lfd = listener(_metadata, &self->e, &port, 4096);
+	fd = qconnected(_metadata, &self->e, port);
+	peer_accept(_metadata, &self->e, lfd, NULL);	/* never reads */
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
 	id = sockopt_int(fd, SOL_QUECTEL, QT_CONNECT_ID);
 	ASSERT_LE(0, id);
@@ -2299,9 +1614,9 @@ TEST_F_TIMEOUT(tcp, keepalive_probes, 90)
 	ASSERT_EQ(32 * KIB, send_pattern(fd, 221, 0, 32 * KIB, 0));
 	qn_sleep_ms(1500);
 
-	mark = log_size(self);
+	mark = log_size(&self->e);
 	qn_sleep_ms(6500);
-	log = log_since(self, mark, &len);
+	log = log_since(&self->e, mark, &len);
 	ASSERT_NE(NULL, log);
 	snprintf(probe, sizeof(probe), "> AT+QISEND=%d,0\\r", id);
 	EXPECT_TRUE(qn_contains(log, len, probe)) TH_LOG("no '%s' in 6.5 s", probe);
