@@ -174,20 +174,11 @@ static int qt_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (skb_queue_empty(&sk->sk_receive_queue)) {
-		if (sk->sk_err) {
-			err = sock_error(sk);
+		if (!sk->sk_err && (sk->sk_shutdown & RCV_SHUTDOWN))
 			break;
-		}
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
+		err = qt_wait_error(sk, timeo);
+		if (err)
 			break;
-		if (!timeo) {
-			err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeo);
-			break;
-		}
 		qt_dgram_rx_kick(qs);
 		sk_wait_event(sk, &timeo, qt_dgram_rx_ready(sk), &wait);
 	}

@@ -269,22 +269,13 @@ int qt_accept(struct socket *sock, struct socket *newsock, int flags, bool kern)
 	timeo = sock_rcvtimeo(sk, flags & O_NONBLOCK);
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (list_empty(&qs->accept_q)) {
-		if (sk->sk_err) {
-			err = sock_error(sk);
-			break;
-		}
-		if (sk->sk_state != TCP_LISTEN) {
+		if (!sk->sk_err && sk->sk_state != TCP_LISTEN) {
 			err = -EINVAL;
 			break;
 		}
-		if (!timeo) {
-			err = -EAGAIN;
+		err = qt_wait_error(sk, timeo);
+		if (err)
 			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeo);
-			break;
-		}
 		sk_wait_event(sk, &timeo, qt_accept_ready(sk), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);

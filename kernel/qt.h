@@ -461,6 +461,7 @@ int qt_sock_getsockopt(struct socket *sock, int level, int optname,
 		       char __user *optval, int __user *optlen);
 int qt_sock_release(struct socket *sock);
 int qt_sock_shutdown(struct socket *sock, int how);
+int qt_wait_error(struct sock *sk, long timeo);
 int qt_wait_sndbuf(struct sock *sk, long *timeo, unsigned int need);
 int qt_epipe(int flags);
 void qt_fill_name(struct sockaddr_qt *sqt, const struct qt_sock *qs,

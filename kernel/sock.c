@@ -299,6 +299,22 @@ static bool qt_sndbuf_ready(const struct sock *sk, unsigned int need)
 	       qs->tx_queued + need <= READ_ONCE(sk->sk_sndbuf);
 }
 
+/*
+ * Why a blocked socket call stops waiting, if it does: a pending error
+ * (reported and cleared), no time left, a signal. Socket lock held.
+ * Returns 0 to wait on, or -errno.
+ */
+int qt_wait_error(struct sock *sk, long timeo)
+{
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (!timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	return 0;
+}
+
 /* Wait for @need bytes of room in the send queue. Socket lock held. */
 int qt_wait_sndbuf(struct sock *sk, long *timeo, unsigned int need)
 {
@@ -307,14 +323,9 @@ int qt_wait_sndbuf(struct sock *sk, long *timeo, unsigned int need)
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	while (!qt_sndbuf_ready(sk, need)) {
-		if (!*timeo) {
-			err = -EAGAIN;
+		err = qt_wait_error(sk, *timeo);
+		if (err)
 			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(*timeo);
-			break;
-		}
 		sk_wait_event(sk, timeo, qt_sndbuf_ready(sk, need), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
