@@ -296,6 +296,38 @@ static enum qt_final qt_final_of(const struct at_token *tok)
 	}
 }
 
+/* Forget a direct-push payload the parser abandoned. chan->lock held. */
+static void qt_chan_push_abort(struct qt_chan *chan)
+{
+	kfree_skb(chan->push_skb);
+	chan->push_skb = NULL;
+	chan->push_id = -1;
+}
+
+/*
+ * "+QIURC: "recv",<id>,<len>" of a connectID in direct push mode starts a
+ * payload for the connection engine, its end hands it over. chan->lock
+ * held (parser callback).
+ */
+static void qt_chan_push_token(struct qt_modem *modem, const struct at_token *tok)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	lockdep_assert_held(&chan->lock);
+	if (tok->kind == AT_TOK_PAYLOAD_BEGIN) {
+		qt_chan_push_abort(chan);
+		chan->push_skb = qt_conn_push_alloc(tok);
+		chan->push_id = tok->id;
+		chan->push_len = tok->len;
+		return;
+	}
+	if (chan->push_id < 0)
+		return;
+	qt_conn_push_end(modem, chan->push_id, chan->push_len, chan->push_skb);
+	chan->push_skb = NULL;
+	chan->push_id = -1;
+}
+
 /* Parser token callback: chan->lock held (qt_chan_rx). */
 static void qt_chan_token(void *ctx, const struct at_token *tok)
 {
@@ -336,6 +368,10 @@ static void qt_chan_token(void *ctx, const struct at_token *tok)
 				qt_cmd_add_line(cmd, tok);
 			return;
 		}
+		if (tok->src == AT_PAY_PUSH || tok->src == AT_PAY_PUSH_UDP) {
+			qt_chan_push_token(modem, tok);
+			return;
+		}
 		qt_modem_urc(modem, tok);
 		return;
 	default:
@@ -369,6 +405,13 @@ static void qt_chan_payload(void *ctx, const u8 *data, size_t len)
 	struct qt_cmd *cmd = modem->chan.inflight;
 
 	lockdep_assert_held(&modem->chan.lock);
+	if (modem->chan.push_id >= 0) {
+		struct sk_buff *skb = modem->chan.push_skb;
+
+		if (skb)
+			skb_put_data(skb, data, min_t(size_t, len, skb_tailroom(skb)));
+		return;
+	}
 	if (cmd && cmd->on_payload)
 		cmd->on_payload(cmd, data, len);
 }
@@ -416,6 +459,7 @@ static void qt_chan_timeout_work(struct work_struct *work)
 			 * drop any partial line and the echo expectation.
 			 */
 			at_parser_reset(&chan->parser);
+			qt_chan_push_abort(chan);
 			spin_lock(&modem->state_lock);
 			modem->stats.timeouts++;
 			spin_unlock(&modem->state_lock);
@@ -470,6 +514,31 @@ void qt_chan_init(struct qt_modem *modem)
 	INIT_DELAYED_WORK(&chan->timeout_work, qt_chan_timeout_work);
 	INIT_WORK(&chan->tx_work, qt_chan_tx_work);
 	at_parser_init(&chan->parser, &qt_chan_parser_ops, modem);
+	chan->push_id = -1;
+}
+
+/*
+ * Whether the module pushes connectID @id's data in "recv" URCs (direct
+ * push) or keeps it for AT+QIRD: how the parser reads "+QIURC: "recv"".
+ * Set before the module may push. chan->lock held (parser callbacks).
+ */
+void qt_chan_set_push_locked(struct qt_modem *modem, int id, bool on)
+{
+	struct at_parser *p = &modem->chan.parser;
+
+	lockdep_assert_held(&modem->chan.lock);
+	if (on)
+		at_parser_set_push(p, p->push_mask | BIT(id));
+	else
+		at_parser_set_push(p, p->push_mask & ~BIT(id));
+}
+
+/* The same, from process context without the channel's lock. */
+void qt_chan_set_push(struct qt_modem *modem, int id, bool on)
+{
+	mutex_lock(&modem->chan.lock);
+	qt_chan_set_push_locked(modem, id, on);
+	mutex_unlock(&modem->chan.lock);
 }
 
 /*
@@ -506,6 +575,7 @@ void qt_chan_kill(struct qt_modem *modem, int err)
 	mutex_lock(&chan->lock);
 	chan->dead = true;
 	qt_chan_fail_all_locked(modem, err);
+	qt_chan_push_abort(chan);
 	qt_chan_unlock(chan);
 	cancel_delayed_work_sync(&chan->timeout_work);
 	cancel_work_sync(&chan->tx_work);

@@ -127,6 +127,9 @@ static void qt_conn_incoming(struct qt_modem *modem, const struct at_token *tok)
 		slot->qs = ls->qs;
 		sock_hold(&ls->qs->sk);
 	}
+	/* The connection has the listener's access mode (the notes). */
+	qt_chan_set_push_locked(modem, id, slot->qs &&
+				READ_ONCE(slot->qs->mode) == QT_MODE_DIRECT_PUSH);
 }
 
 /*
@@ -249,6 +252,9 @@ static struct qt_sock *qt_slot_free(struct qt_modem *modem, int id)
 
 	lockdep_assert_held(&modem->conn_lock);
 	qs = slot->qs;
+	__skb_queue_purge(&modem->push_q[id]);
+	modem->push_bytes[id] = 0;
+	modem->push_dropped[id] = 0;
 	memset(slot, 0, sizeof(*slot));
 	slot->state = QT_SLOT_FREE;
 	slot->open_err = -1;
@@ -355,26 +361,29 @@ static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 	enum qt_service svc;
 	struct qt_cmd *cmd;
 	char host[QT_HOST_MAX];
-	int err, port, lport;
+	int err, port, lport, mode;
 
 	lock_sock(&qs->sk);
 	svc = qs->service;
 	strscpy(host, qs->host, sizeof(host));
 	port = qs->port;
 	lport = qs->bound ? qs->local_port : 0;
+	mode = qs->mode;
 	release_sock(&qs->sk);
 
 	err = qt_ctx_ensure(modem, ctx);
 	if (err)
 		goto failed;
 
+	/* Pushed data may follow +QIOPEN at once: the parser knows first. */
+	qt_chan_set_push(modem, id, mode == QT_MODE_DIRECT_PUSH);
 	/* A server takes "127.0.0.1" and no remote port (the notes). */
 	if (qt_service_is_server(svc))
-		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"127.0.0.1\",0,%d,0",
-				   ctx, id, qt_service_names[svc], lport);
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"127.0.0.1\",0,%d,%d",
+				   ctx, id, qt_service_names[svc], lport, mode);
 	else
-		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"%s\",%d,%d,0",
-				   ctx, id, qt_service_names[svc], host, port, lport);
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIOPEN=%d,%d,\"%s\",\"%s\",%d,%d,%d",
+				   ctx, id, qt_service_names[svc], host, port, lport, mode);
 	if (!cmd) {
 		err = -ENOMEM;
 		goto failed;
@@ -424,26 +433,107 @@ static bool qt_service_is_dgram(enum qt_service svc)
 	return svc == QT_SVC_UDP || svc == QT_SVC_UDP_SERVICE;
 }
 
-/* "<ip>" of a UDP SERVICE read into the datagram's cb; false if unparsable. */
+/* The sender @ip:@port of a UDP SERVICE datagram into its cb. */
+static bool qt_dgram_set_peer(struct sk_buff *skb, const char *ip, int port)
+{
+	struct qt_dgram_cb *cb = qt_dgram_cb(skb);
+
+	memset(cb, 0, sizeof(*cb));
+	cb->port = port;
+	if (in4_pton(ip, -1, cb->addr, -1, NULL))
+		cb->family = AF_INET;
+	else if (in6_pton(ip, -1, cb->addr, -1, NULL))
+		cb->family = AF_INET6;
+	return cb->family;
+}
+
+/* "<ip>",<port> of a UDP SERVICE read into the datagram's cb. */
 static bool qt_dgram_peer_parse(struct sk_buff *skb, const struct at_field *ip,
 				const struct at_field *port)
 {
-	struct qt_dgram_cb *cb = qt_dgram_cb(skb);
 	char buf[48];
 	int p;
 
-	memset(cb, 0, sizeof(*cb));
-	if (at_field_str(ip, buf, sizeof(buf)) < 0 ||
-	    at_field_int(port, 0, 65535, &p))
-		return false;
-	cb->port = p;
-	if (in4_pton(buf, -1, cb->addr, -1, NULL))
-		cb->family = AF_INET;
-	else if (in6_pton(buf, -1, cb->addr, -1, NULL))
-		cb->family = AF_INET6;
-	else
-		return false;
-	return true;
+	return at_field_str(ip, buf, sizeof(buf)) >= 0 &&
+	       !at_field_int(port, 0, 65535, &p) && qt_dgram_set_peer(skb, buf, p);
+}
+
+/*
+ * A buffer for a direct-push payload of tok->len bytes (with the sender
+ * of a UDP SERVICE datagram). Parser callback: chan->lock, a mutex, held
+ * in process context, so it may sleep. NULL: the payload is dropped.
+ */
+struct sk_buff *qt_conn_push_alloc(const struct at_token *tok)
+{
+	struct sk_buff *skb = alloc_skb(max(tok->len, 1), GFP_KERNEL);
+
+	if (skb && tok->src == AT_PAY_PUSH_UDP)
+		qt_dgram_set_peer(skb, tok->peer, tok->port);
+	return skb;
+}
+
+/*
+ * A pushed payload of @len bytes for connectID @id is complete: queue it
+ * for the engine, which moves it into the socket, or drop and count it
+ * when the socket's receive buffer has no room (the module cannot be told
+ * to wait). Takes @skb (NULL: it could not be kept). Parser callback.
+ */
+void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,
+		      struct sk_buff *skb)
+{
+	struct qt_slot *slot;
+	struct qt_sock *qs;
+	unsigned int room;
+
+	if (id < 0 || id >= QT_MAX_CONNS) {
+		kfree_skb(skb);
+		return;
+	}
+	spin_lock(&modem->conn_lock);
+	slot = &modem->slots[id];
+	qs = slot->qs;
+	if (!qs || slot->state == QT_SLOT_FREE || slot->state == QT_SLOT_CLOSING) {
+		kfree_skb(skb);		/* nobody to read it */
+		skb = NULL;
+	} else {
+		room = READ_ONCE(qs->sk.sk_rcvbuf);
+		if (!skb || skb->len != len ||
+		    modem->push_bytes[id] + READ_ONCE(qs->rx_queued) + len > room) {
+			modem->push_dropped[id] += len;
+			kfree_skb(skb);
+		} else {
+			__skb_queue_tail(&modem->push_q[id], skb);
+			modem->push_bytes[id] += len;
+		}
+	}
+	spin_unlock(&modem->conn_lock);
+	qt_conn_kick(modem);
+}
+
+/*
+ * Move what the module pushed into the socket (@queue, taken from the
+ * slot) and add what had to be dropped to its counter. Worker, socket
+ * lock held.
+ */
+static void qt_conn_deliver_pushed(struct qt_sock *qs, struct sk_buff_head *queue,
+				   u64 dropped)
+{
+	struct sock *sk = &qs->sk;
+	struct sk_buff *skb;
+
+	qs->rx_dropped += dropped;
+	if (skb_queue_empty(queue))
+		return;
+	while ((skb = __skb_dequeue(queue))) {
+		/* SHUT_RD or closed: discarded, as a read would be. */
+		if ((sk->sk_shutdown & RCV_SHUTDOWN) || qs->close_wanted) {
+			kfree_skb(skb);
+			continue;
+		}
+		qs->rx_queued += skb->len;
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+	}
+	sk->sk_data_ready(sk);
 }
 
 /*
@@ -697,9 +787,44 @@ static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id
 	release_sock(&qs->sk);
 }
 
+/*
+ * AT+QISWTMD: switch a live connection to the access mode its socket
+ * wants, and tell the waiting setsockopt(). Worker.
+ */
+static void qt_conn_switch_mode(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	struct sock *sk = &qs->sk;
+	int mode, prev, err;
+
+	lock_sock(sk);
+	mode = qs->mode_wanted;
+	prev = qs->mode;
+	release_sock(sk);
+
+	/* Data the module pushes right after OK must parse as such. */
+	if (mode == QT_MODE_DIRECT_PUSH)
+		qt_chan_set_push(modem, id, true);
+	err = qt_chan_simple(modem, 0, "AT+QISWTMD=%d,%d", id, mode);
+	if (err == -EIO)
+		err = qt_conn_last_error(modem);
+	qt_chan_set_push(modem, id, (err ? prev : mode) == QT_MODE_DIRECT_PUSH);
+
+	lock_sock(sk);
+	if (!err) {
+		qs->mode = mode;
+		/* Back in buffer mode: the module may hold data already. */
+		if (mode == QT_MODE_BUFFER)
+			qs->rx_pending = true;
+	}
+	qs->mode_err = err;
+	qs->mode_wanted = qs->mode;
+	sk->sk_state_change(sk);
+	release_sock(sk);
+}
+
 /* What the worker does next for one slot. */
 enum qt_op { QT_OP_NONE, QT_OP_OPEN, QT_OP_READ, QT_OP_SEND, QT_OP_CLOSE,
-	     QT_OP_ACK };
+	     QT_OP_ACK, QT_OP_MODE };
 
 static void qt_next_deadline(unsigned long *next, unsigned long when)
 {
@@ -762,33 +887,20 @@ static void qt_conn_accept(struct qt_modem *modem, int id, struct qt_sock *lqs,
 }
 
 /*
- * Serve one slot: apply recorded events, then at most one command.
- * Worker. Returns true if it did something.
+ * The body of qt_conn_service() for a slot: @snap is what it recorded,
+ * @pushed and @pushed_dropped what the module pushed. Takes the reference
+ * on @qs. Worker.
  */
-static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
+static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock *qs,
+				 const struct qt_slot *snapp, struct sk_buff_head *pushed,
+				 u64 pushed_dropped, unsigned long *next)
 {
 	struct qt_slot *slot = &modem->slots[id];
-	struct qt_slot snap;
-	struct qt_sock *qs;
+	const struct qt_slot snap = *snapp;
 	struct sock *sk;
 	enum qt_op op = QT_OP_NONE;
 	int err;
 
-	spin_lock(&modem->conn_lock);
-	snap = *slot;
-	if (snap.state == QT_SLOT_FREE) {
-		spin_unlock(&modem->conn_lock);
-		return false;
-	}
-	qs = slot->qs;
-	if (qs)
-		sock_hold(&qs->sk);
-	slot->rx_urc = false;
-	slot->closed_urc = false;
-	slot->error = 0;
-	if (snap.open_err >= 0)
-		slot->open_err = -1;
-	spin_unlock(&modem->conn_lock);
 
 	if (!qs) {
 		/* Orphans: nobody waits; make the connectID free again. */
@@ -829,6 +941,7 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 
 	sk = &qs->sk;
 	lock_sock(sk);
+	qt_conn_deliver_pushed(qs, pushed, pushed_dropped);
 	if (snap.error) {
 		/* Reset, context lost, failed open: the socket learns it now. */
 		if (sk->sk_state == TCP_SYN_SENT)
@@ -909,8 +1022,12 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 			sock_put(sk);
 			return true;
 		}
+		/* To direct push only once the module's buffer is read empty. */
+		if (qs->mode_wanted != qs->mode && !qs->close_wanted &&
+		    (qs->mode_wanted != QT_MODE_DIRECT_PUSH || !qs->rx_pending)) {
+			op = QT_OP_MODE;
 		/* A released socket only flushes and closes: no more reads. */
-		if (qs->rx_pending && !qs->close_wanted &&
+		} else if (qs->rx_pending && !qs->close_wanted &&
 		    qs->rx_queued + QT_READ_MAX <= READ_ONCE(sk->sk_rcvbuf)) {
 			op = QT_OP_READ;
 		} else if (qs->tx_queued && !qs->peer_closed &&
@@ -965,6 +1082,9 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	case QT_OP_ACK:
 		qt_conn_ack_check(modem, qs, id);
 		break;
+	case QT_OP_MODE:
+		qt_conn_switch_mode(modem, qs, id);
+		break;
 	case QT_OP_CLOSE:
 		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
 		lock_sock(sk);
@@ -995,6 +1115,47 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	}
 	sock_put(sk);
 	return op != QT_OP_NONE;
+}
+
+/*
+ * Serve one slot: apply recorded events, then at most one command.
+ * Worker. Returns true if it did something.
+ */
+static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
+{
+	struct qt_slot *slot = &modem->slots[id];
+	struct sk_buff_head pushed;
+	u64 pushed_dropped = 0;
+	struct qt_slot snap;
+	struct qt_sock *qs;
+	bool done;
+
+	spin_lock(&modem->conn_lock);
+	snap = *slot;
+	if (snap.state == QT_SLOT_FREE) {
+		spin_unlock(&modem->conn_lock);
+		return false;
+	}
+	qs = slot->qs;
+	if (qs)
+		sock_hold(&qs->sk);
+	slot->rx_urc = false;
+	slot->closed_urc = false;
+	slot->error = 0;
+	if (snap.open_err >= 0)
+		slot->open_err = -1;
+	/* Pushed data waits for a socket: an incoming one has none yet. */
+	__skb_queue_head_init(&pushed);
+	if (snap.state != QT_SLOT_INCOMING) {
+		skb_queue_splice_init(&modem->push_q[id], &pushed);
+		pushed_dropped = modem->push_dropped[id];
+		modem->push_bytes[id] = 0;
+		modem->push_dropped[id] = 0;
+	}
+	spin_unlock(&modem->conn_lock);
+	done = qt_conn_service_slot(modem, id, qs, &snap, &pushed, pushed_dropped, next);
+	__skb_queue_purge(&pushed);
+	return done;
 }
 
 /* The engine. Module workqueue, process context; sleeps on commands. */
@@ -1043,6 +1204,7 @@ void qt_conn_init(struct qt_modem *modem)
 	for (id = 0; id < QT_MAX_CONNS; id++) {
 		modem->slots[id].state = QT_SLOT_FREE;
 		modem->slots[id].open_err = -1;
+		__skb_queue_head_init(&modem->push_q[id]);
 	}
 }
 

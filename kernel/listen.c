@@ -221,6 +221,8 @@ struct qt_sock *qt_child_new(struct qt_sock *lqs, int id, const char *peer,
 	qs->modem = lqs->modem;
 	qs->service = QT_SVC_TCP;
 	qs->accepted = true;
+	qs->mode = lqs->mode;
+	qs->mode_wanted = lqs->mode;
 	qs->id = id;
 	qs->ctx = lqs->ctx;
 	strscpy(qs->host, peer, sizeof(qs->host));

@@ -77,11 +77,11 @@ static void qt_proc_modem_sockets(struct seq_file *seq, struct qt_modem *modem,
 			qt_proc_addr(remote, sizeof(remote), "", 0);
 		else
 			qt_proc_addr(remote, sizeof(remote), qs->host, qs->port);
-		seq_printf(seq, "%4d %-5s %3d %-12s %-12s %-21s %-21s %8u %8u %5u %8lu\n",
+		seq_printf(seq, "%4d %-5s %3d %-12s %-12s %-21s %-21s %8u %8u %5u %8lu %8llu\n",
 			   (*sl)++, modem->name, id, qt_proc_type(qs), qt_proc_state(qs),
 			   local, remote, READ_ONCE(qs->tx_queued), READ_ONCE(qs->rx_queued),
 			   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
-			   sock_i_ino(sk));
+			   sock_i_ino(sk), READ_ONCE(qs->rx_dropped));
 		sock_put(sk);
 	}
 }
@@ -92,9 +92,9 @@ static int qt_proc_sockets_show(struct seq_file *seq, void *v)
 	struct qt_modem *modem;
 	int index = 0, sl = 0;
 
-	seq_printf(seq, "%4s %-5s %3s %-12s %-12s %-21s %-21s %8s %8s %5s %8s\n",
+	seq_printf(seq, "%4s %-5s %3s %-12s %-12s %-21s %-21s %8s %8s %5s %8s %8s\n",
 		   "sl", "modem", "id", "type", "state", "local_address",
-		   "remote_address", "tx_queue", "rx_queue", "uid", "inode");
+		   "remote_address", "tx_queue", "rx_queue", "uid", "inode", "drops");
 	while ((modem = qt_modem_get_next(net, index))) {
 		qt_proc_modem_sockets(seq, modem, &sl);
 		index = modem->index + 1;

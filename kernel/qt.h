@@ -131,6 +131,10 @@ struct qt_chan {
 	struct delayed_work	timeout_work;
 	struct work_struct	tx_work;
 	struct at_parser	parser;
+	/* a direct-push payload being parsed: its connectID (-1: none) */
+	int			push_id;
+	unsigned int		push_len;
+	struct sk_buff		*push_skb;	/* NULL: no memory, dropped */
 	unsigned int		out_off, out_len;
 	u8			out[QT_OUT_MAX];
 };
@@ -227,6 +231,10 @@ struct qt_sock {
 	/* listener: accepted connections not yet accept()ed; child: its node */
 	struct list_head	accept_q;
 	struct list_head	accept_node;
+	enum qt_access_mode	mode;		/* of the connectID */
+	enum qt_access_mode	mode_wanted;	/* setsockopt on a live socket */
+	int			mode_err;	/* the switch's result */
+	u64			rx_dropped;	/* direct push: no room, dropped */
 	unsigned int		tx_queued;	/* bytes on sk_write_queue */
 	unsigned int		rx_queued;	/* bytes on sk_receive_queue */
 	bool			rx_pending;	/* the modem may hold data for us */
@@ -361,6 +369,10 @@ struct qt_modem {
 	/* connections (conn.c) */
 	spinlock_t		conn_lock;	/* slots[], ctx_*, bound */
 	struct qt_slot		slots[QT_MAX_CONNS];
+	/* direct push: data the parser took for a slot, until the engine runs */
+	struct sk_buff_head	push_q[QT_MAX_CONNS];
+	unsigned int		push_bytes[QT_MAX_CONNS];
+	u64			push_dropped[QT_MAX_CONNS];
 	u32			ctx_active;	/* bit n: context n active */
 	u32			ctx_reactivate;	/* bit n: 5 failed opens in a row */
 	u32			ctx_deact;	/* bit n: pdpdeact, AT+QIDEACT wanted */
@@ -389,6 +401,8 @@ void qt_cmd_put(struct qt_cmd *cmd);
 int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout);
+void qt_chan_set_push(struct qt_modem *modem, int id, bool on);
+void qt_chan_set_push_locked(struct qt_modem *modem, int id, bool on);
 int qt_chan_simple(struct qt_modem *modem, unsigned int timeout_ms,
 		   const char *fmt, ...) __printf(3, 4);
 enum qt_tmo qt_cmd_timeout_class(const char *line);
@@ -426,6 +440,9 @@ void qt_conn_stop(struct qt_modem *modem);
 int qt_errno_of_module_error(int code);
 int qt_conn_last_error(struct qt_modem *modem);
 int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
+struct sk_buff *qt_conn_push_alloc(const struct at_token *tok);
+void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,
+		      struct sk_buff *skb);
 bool qt_modem_is_ready(struct qt_modem *modem);
 void qt_sock_set_closed(struct qt_sock *qs, int err);
 void qt_sock_wake(struct sock *sk);

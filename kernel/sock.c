@@ -447,40 +447,123 @@ int qt_sock_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 	return put_user(amount, (int __user *)arg);
 }
 
+/*
+ * QT_ACCESS_MODE: stored before the connectID opens; on a live connection
+ * the engine switches it (AT+QISWTMD) and this waits for the result.
+ * Process context.
+ */
+static int qt_sock_set_mode(struct sock *sk, int mode)
+{
+	struct qt_sock *qs = qt_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long timeo;
+	int err = 0;
+
+	if (mode < QT_MODE_BUFFER || mode > QT_MODE_TRANSPARENT)
+		return -EINVAL;
+	if (mode == QT_MODE_TRANSPARENT)
+		return -EOPNOTSUPP;	/* not implemented yet: README */
+
+	lock_sock(sk);
+	switch (sk->sk_state) {
+	case TCP_CLOSE:
+		if (qs->id >= 0) {
+			err = -EBUSY;	/* still closing its last connection */
+			break;
+		}
+		qs->mode = mode;
+		qs->mode_wanted = mode;
+		break;
+	case TCP_ESTABLISHED:
+		if (mode == qs->mode)
+			break;
+		qs->mode_wanted = mode;
+		qt_conn_kick(qs->modem);
+		timeo = sock_sndtimeo(sk, false);
+		add_wait_queue(sk_sleep(sk), &wait);
+		while (qs->mode_wanted != qs->mode && sk->sk_state == TCP_ESTABLISHED) {
+			err = qt_wait_error(sk, timeo);
+			if (err)
+				break;
+			sk_wait_event(sk, &timeo, qs->mode_wanted == qs->mode ||
+				      sk->sk_err || sk->sk_state != TCP_ESTABLISHED, &wait);
+		}
+		remove_wait_queue(sk_sleep(sk), &wait);
+		if (!err)
+			err = qs->mode == mode ? 0 : qs->mode_err ?: -ENOTCONN;
+		break;
+	case TCP_LISTEN:
+		err = -EISCONN;		/* incoming connections take it */
+		break;
+	case TCP_SYN_SENT:
+		err = -EALREADY;
+		break;
+	default:
+		err = -ENOTCONN;
+		break;
+	}
+	release_sock(sk);
+	return err;
+}
+
 int qt_sock_setsockopt(struct socket *sock, int level, int optname,
 		       sockptr_t optval, unsigned int optlen)
 {
+	int val;
+
 	if (level != SOL_QUECTEL)
 		return -ENOPROTOOPT;
-	return -ENOPROTOOPT;
+	switch (optname) {
+	case QT_ACCESS_MODE:
+		if (optlen < sizeof(int))
+			return -EINVAL;
+		if (copy_from_sockptr(&val, optval, sizeof(val)))
+			return -EFAULT;
+		return qt_sock_set_mode(sock->sk, val);
+	default:
+		return -ENOPROTOOPT;	/* and the read-only ones */
+	}
 }
 
 int qt_sock_getsockopt(struct socket *sock, int level, int optname,
 		       char __user *optval, int __user *optlen)
 {
 	struct sock *sk = sock->sk;
-	int len, val;
+	struct qt_sock *qs = qt_sk(sk);
+	int len, size = sizeof(int);
+	u64 val;
 
 	if (level != SOL_QUECTEL)
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
 		return -EFAULT;
-	if (len < (int)sizeof(int))
-		return -EINVAL;
 
+	lock_sock(sk);
 	switch (optname) {
 	case QT_CONNECT_ID:
-		lock_sock(sk);
-		val = qt_sk(sk)->id;
-		release_sock(sk);
+		val = qs->id;
+		break;
+	case QT_ACCESS_MODE:
+		val = qs->mode;
+		break;
+	case QT_RX_DROPPED:
+		val = qs->rx_dropped;
+		size = sizeof(u64);
 		break;
 	default:
-		return -ENOPROTOOPT;
+		size = 0;
+		break;
 	}
-	len = sizeof(int);
-	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+	release_sock(sk);
+	if (!size)
+		return -ENOPROTOOPT;
+	if (len < size)
+		return -EINVAL;
+	if (put_user(size, optlen))
 		return -EFAULT;
-	return 0;
+	if (size == sizeof(u64))
+		return copy_to_user(optval, &val, size) ? -EFAULT : 0;
+	return put_user((int)val, (int __user *)optval);
 }
 
 /*
