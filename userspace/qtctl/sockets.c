@@ -13,24 +13,24 @@
 #ifndef PROC_SOCKETS
 #define PROC_SOCKETS	"/proc/net/quectel"	/* another file for host checks */
 #endif
-#define TEXT_COLUMNS	"%4s %-5s %3s %-12s %-12s %-21s %-21s %8s %8s %5s %8s\n"
+#define TEXT_COLUMNS	"%4s %-5s %3s %-12s %-12s %-21s %-21s %8s %8s %5s %8s %8s\n"
 
 struct sock_row {
 	unsigned int slot, id, uid;
-	unsigned long long txq, rxq, inode;
+	unsigned long long txq, rxq, inode, drops;
 	char modem[32], type[32], state[32], local[128], remote[128];
 };
 
 static bool parse_row(const char *line, struct sock_row *r)
 {
-	return sscanf(line, "%u %31s %u %31s %31s %127s %127s %llu %llu %u %llu",
+	return sscanf(line, "%u %31s %u %31s %31s %127s %127s %llu %llu %u %llu %llu",
 		      &r->slot, r->modem, &r->id, r->type, r->state, r->local, r->remote,
-		      &r->txq, &r->rxq, &r->uid, &r->inode) == 11;
+		      &r->txq, &r->rxq, &r->uid, &r->inode, &r->drops) == 12;
 }
 
 static void print_row(const struct sock_row *r)
 {
-	char slot[16], id[16], txq[24], rxq[24], uid[16], inode[24];
+	char slot[16], id[16], txq[24], rxq[24], uid[16], inode[24], drops[24];
 
 	if (!out_json()) {
 		snprintf(slot, sizeof(slot), "%u", r->slot);
@@ -39,8 +39,9 @@ static void print_row(const struct sock_row *r)
 		snprintf(rxq, sizeof(rxq), "%llu", r->rxq);
 		snprintf(uid, sizeof(uid), "%u", r->uid);
 		snprintf(inode, sizeof(inode), "%llu", r->inode);
+		snprintf(drops, sizeof(drops), "%llu", r->drops);
 		printf(TEXT_COLUMNS, slot, r->modem, id, r->type, r->state, r->local,
-		       r->remote, txq, rxq, uid, inode);
+		       r->remote, txq, rxq, uid, inode, drops);
 		return;
 	}
 	out_record_begin(NULL, NULL);
@@ -55,6 +56,7 @@ static void print_row(const struct sock_row *r)
 	out_u64("rx_queue", r->rxq);
 	out_u64("uid", r->uid);
 	out_u64("inode", r->inode);
+	out_u64("drops", r->drops);
 	out_record_end();
 }
 
@@ -70,7 +72,7 @@ int cmd_sockets(void)
 		out_list_begin();
 	else
 		printf(TEXT_COLUMNS, "sl", "modem", "id", "type", "state", "local_address",
-		       "remote_address", "tx_queue", "rx_queue", "uid", "inode");
+		       "remote_address", "tx_queue", "rx_queue", "uid", "inode", "drops");
 	while (fgets(line, sizeof(line), f)) {
 		struct sock_row r;
 
