@@ -33,46 +33,6 @@
 
 #define TMO 5000
 
-static long long ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void msleep(int ms)
-{
-	usleep(ms * 1000);
-}
-
-/* Send cmd + CR; expect the echo of cmd + CR, then answer. */
-static int ecmd(struct sim *s, const char *cmd, const char *answer)
-{
-	char c[2048], a[8192];
-
-	snprintf(c, sizeof(c), "%s\r", cmd);
-	snprintf(a, sizeof(a), "%s\r%s", cmd, answer);
-	return sim_cmd(s, c, a);
-}
-
-/* Echo off: send cmd + CR and expect answer. */
-static int cmd(struct sim *s, const char *cmd, const char *answer)
-{
-	char c[2048];
-
-	snprintf(c, sizeof(c), "%s\r", cmd);
-	return sim_cmd(s, c, answer);
-}
-
-/* A control command, and exactly what it makes the module say. */
-static int ctl_expect(struct sim *s, const char *ctl, const char *said)
-{
-	if (sim_ctl(s, ctl, NULL, 0))
-		return -1;
-	return sim_expect(s, said, TMO);
-}
-
 /* Echo off, data echo off, context 1 active. */
 static int bringup(struct sim *s)
 {
@@ -117,18 +77,6 @@ static const char *qistate(int id, const char *svc, int rport, int lport, int st
 	return a;
 }
 
-/* Echo off: AT+QISEND-like at, "> ", the n bytes, then the result line. */
-static int send_payload(struct sim *s, const char *at, const void *p, size_t n,
-			const char *result)
-{
-	char r[64];
-
-	snprintf(r, sizeof(r), "\r\n%s\r\n", result);
-	if (cmd(s, at, "\r\n> ") || sim_write(s, p, n))
-		return -1;
-	return sim_expect(s, r, TMO);
-}
-
 /* Echo off: AT+QISEND=id,n and the n bytes: SEND OK. */
 static int qisend(struct sim *s, int id, const void *p, size_t n)
 {
@@ -164,157 +112,6 @@ static int send_blocks(struct sim *s, int n, char fill)
 		if (qisend(s, 0, data, sizeof(data)))
 			return -1;
 	return 0;
-}
-
-static int accept_tmo(int lfd, int ms)
-{
-	struct pollfd p = { lfd, POLLIN, 0 };
-
-	if (poll(&p, 1, ms) <= 0)
-		return -1;
-	return accept(lfd, NULL, NULL);
-}
-
-static int recv_all(int fd, void *p, size_t n, int ms)
-{
-	size_t o = 0;
-	long long end = ms_now() + ms;
-
-	while (o < n) {
-		struct pollfd pf = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&pf, 1, (int)(end - ms_now())) <= 0)
-			return -1;
-		r = recv(fd, (char *)p + o, n - o, 0);
-		if (r <= 0)
-			return -1;
-		o += r;
-	}
-	return 0;
-}
-
-/* The next bytes on fd are exactly these. */
-static int recv_exact(int fd, const char *exact)
-{
-	size_t n = strlen(exact);
-	char buf[256];
-
-	if (n > sizeof(buf) || recv_all(fd, buf, n, TMO))
-		return -1;
-	if (memcmp(buf, exact, n)) {
-		fprintf(stderr, "# peer expected \"%s\"\n", esc(exact, n));
-		fprintf(stderr, "#      got \"%s\"\n", esc(buf, n));
-		return -1;
-	}
-	return 0;
-}
-
-/* A free loopback port: open_any is tcp_listen or udp_bind. */
-static int free_port(int (*open_any)(int family, int *port))
-{
-	int port = 0, fd = open_any(AF_INET, &port);
-
-	close(fd);
-	return port;
-}
-
-static struct sockaddr_in loopback(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons(port);
-	return sa;
-}
-
-/*
- * A TCP peer on 127.0.0.1 for the module to connect to: the listener and
- * the connection it accepted (the fixture closes both).
- */
-struct peer {
-	int lfd, port;
-	int fd, cport;	/* cport: the module's end */
-};
-
-static int peer_listen(struct peer *p)
-{
-	p->lfd = tcp_listen(AF_INET, &p->port);
-	return p->lfd < 0 ? -1 : 0;
-}
-
-static int peer_accept(struct peer *p)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-
-	p->fd = accept_tmo(p->lfd, TMO);
-	if (p->fd < 0) {
-		fprintf(stderr, "# nothing to accept on port %d\n", p->port);
-		return -1;
-	}
-	getpeername(p->fd, (struct sockaddr *)&sa, &sl);
-	p->cport = ntohs(sa.sin_port);
-	return 0;
-}
-
-/* The peer hangs up its connection (FIN; with linger 0, RST). */
-static void peer_close(struct peer *p, int reset)
-{
-	struct linger lg = { 1, 0 };
-
-	if (reset)
-		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(p->fd);
-	p->fd = -1;
-}
-
-/* The peer sends what it can of the rest of buf without blocking. */
-static void peer_push(struct peer *p, const void *buf, size_t len, size_t *sent)
-{
-	ssize_t w;
-
-	if (*sent >= len)
-		return;
-	w = send(p->fd, (const char *)buf + *sent, len - *sent, 0);
-	if (w > 0)
-		*sent += w;
-}
-
-/*
- * The peer sends without blocking from a small socket buffer: for half a
- * second, all it can of buf (*sent so far), to a module that does not read.
- */
-static void peer_flood(struct peer *p, const void *buf, size_t len, size_t *sent)
-{
-	int snd = 16384;
-
-	fcntl(p->fd, F_SETFL, O_NONBLOCK);
-	setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-	for (int i = 0; i < 50; i++) {
-		peer_push(p, buf, len, sent);
-		msleep(10);
-	}
-}
-
-/* A line of data traffic that is not the answer awaited: 0 if expected. */
-typedef int line_fn(struct sim *s, const char *line, void *arg);
-
-/* Lines up to end; the others go to other(). */
-static int lines_until(struct sim *s, const char *end, line_fn *other, void *arg)
-{
-	char line[256];
-
-	for (;;) {
-		if (sim_line(s, line, sizeof(line), TMO) <= 0)
-			return -1;
-		if (!strcmp(line, end))
-			return 0;
-		if (other(s, line, arg)) {
-			fprintf(stderr, "# line: %s\n", line);
-			return -1;
-		}
-	}
 }
 
 /* Echo off: AT+QISEND=0,n and the n bytes while data comes the other way. */
@@ -402,14 +199,6 @@ static int next_push(struct sim *s, struct sink *k)
 	return 0;
 }
 
-/* What the peer reads next: 0 when it sees the module's FIN. */
-static ssize_t peer_recv(struct peer *p)
-{
-	char buf[512];
-
-	return recv(p->fd, buf, sizeof(buf), 0);
-}
-
 /* Echo off: connectID id to the peer in buffer/push mode, accepted there. */
 static int open_tcp_conn(struct sim *s, struct peer *p, int id, int mode)
 {
@@ -470,28 +259,7 @@ static int ping_stats(struct sim *s, struct ping_stats *st)
 	return 0;
 }
 
-FIXTURE(qt) {
-	struct sim s;
-	struct echo_srv e;
-	struct peer p;
-};
-
-FIXTURE_SETUP(qt)
-{
-	memset(self, 0, sizeof(*self));
-	self->s.fd = -1;
-	self->p.lfd = self->p.fd = -1;
-}
-
-FIXTURE_TEARDOWN(qt)
-{
-	sim_stop(&self->s);
-	echo_stop(&self->e);
-	if (self->p.fd >= 0)
-		close(self->p.fd);
-	if (self->p.lfd >= 0)
-		close(self->p.lfd);
-}
+SIM_FIXTURE(qt)
 
 #define START(...) do {							\
 	const char *const _a[] = { __VA_ARGS__, NULL };			\
@@ -1104,18 +872,11 @@ TEST_F_TIMEOUT(qt, integrity_1mib_direct_push, 120)
 
 TEST_F_TIMEOUT(qt, integrity_1mib_transparent, 120)
 {
-	static unsigned char out[MIB], in[MIB];
-
-	fill_random(out, sizeof(out), 3);
 	ASSERT_EQ(0, echo_start(&self->e, AF_INET));
 	START("--guard", "300");
 	ASSERT_EQ(0, bringup(S));
 	ASSERT_EQ(0, cmd(S, qiopen_at(1, 0, "TCP", self->e.port, 0, 2), "\r\nCONNECT\r\n"));
-	ASSERT_EQ(0, sim_xfer(S, out, sizeof(out), in, sizeof(in), 60000));
-	ASSERT_EQ(fnv1a(out, sizeof(out)), fnv1a(in, sizeof(in)));
-	msleep(400);
-	ASSERT_EQ(0, sim_send(S, "+++"));
-	ASSERT_EQ(0, sim_expect(S, "\r\nOK\r\n", TMO));
+	ASSERT_EQ(0, echo_and_escape(S, MIB, 3, 300));
 	ASSERT_EQ(0, cmd(S, "AT+QISEND=0,0", "\r\n+QISEND: 1048576,1048576,0\r\n\r\nOK\r\n"));
 	ASSERT_EQ(0, cmd(S, "AT+QICLOSE=0", "\r\nOK\r\n"));
 }

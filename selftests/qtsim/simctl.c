@@ -21,17 +21,12 @@
 
 #include "simctl.h"
 
+#define TMO 5000
+
 #ifndef QTSIM_BIN
 #define QTSIM_BIN "../../userspace/qtsim/qtsim"
 #endif
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 const char *esc(const void *pv, size_t n)
 {
@@ -103,12 +98,12 @@ int sim_start(struct sim *s, const char *const *extra, int wait_rdy)
 		_exit(127);
 	}
 	close(p[1]);
-	end = mono_ms() + 5000;
+	end = ms_now() + 5000;
 	while (len < sizeof(line) - 1) {
 		struct pollfd pfd = { p[0], POLLIN, 0 };
 		ssize_t r;
 
-		if (poll(&pfd, 1, (int)(end - mono_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(end - ms_now())) <= 0)
 			break;
 		r = read(p[0], line + len, 1);
 		if (r <= 0)
@@ -137,11 +132,11 @@ void sim_stop(struct sim *s)
 {
 	if (s->pid > 0) {
 		int st;
-		long long end = mono_ms() + 3000;
+		long long end = ms_now() + 3000;
 
 		kill(s->pid, SIGTERM);
 		while (waitpid(s->pid, &st, WNOHANG) == 0) {
-			if (mono_ms() > end) {
+			if (ms_now() > end) {
 				kill(s->pid, SIGKILL);
 				waitpid(s->pid, &st, 0);
 				break;
@@ -166,7 +161,7 @@ void sim_stop(struct sim *s)
 int sim_write(struct sim *s, const void *pv, size_t n)
 {
 	const unsigned char *p = pv;
-	long long end = mono_ms() + 10000;
+	long long end = ms_now() + 10000;
 
 	while (n) {
 		ssize_t w = write(s->fd, p, n);
@@ -174,7 +169,7 @@ int sim_write(struct sim *s, const void *pv, size_t n)
 		if (w < 0) {
 			struct pollfd pfd = { s->fd, POLLOUT, 0 };
 
-			if (errno != EAGAIN || mono_ms() > end)
+			if (errno != EAGAIN || ms_now() > end)
 				return -1;
 			poll(&pfd, 1, 100);
 			continue;
@@ -217,10 +212,10 @@ static void take(struct sim *s, void *p, size_t n)
 
 int sim_read(struct sim *s, void *p, size_t n, int tmo_ms)
 {
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	while (s->rlen < n)
-		if (fill(s, (int)(end - mono_ms())) < 0)
+		if (fill(s, (int)(end - ms_now())) < 0)
 			return -1;
 	take(s, p, n);
 	return (int)n;
@@ -229,12 +224,12 @@ int sim_read(struct sim *s, void *p, size_t n, int tmo_ms)
 int sim_expect(struct sim *s, const char *exact, int tmo_ms)
 {
 	size_t n = strlen(exact);
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	while (s->rlen < n) {
 		if (s->rlen && memcmp(s->rbuf, exact, s->rlen))
 			break;	/* already different: no need to wait */
-		if (fill(s, (int)(end - mono_ms())) < 0)
+		if (fill(s, (int)(end - ms_now())) < 0)
 			break;
 	}
 	if (s->rlen >= n && !memcmp(s->rbuf, exact, n)) {
@@ -256,7 +251,7 @@ int sim_cmd(struct sim *s, const char *cmd, const char *answer)
 int sim_wait_for(struct sim *s, const char *needle, char *out, size_t cap, int tmo_ms)
 {
 	size_t nl = strlen(needle);
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	for (;;) {
 		void *m = memmem(s->rbuf, s->rlen, needle, nl);
@@ -273,7 +268,7 @@ int sim_wait_for(struct sim *s, const char *needle, char *out, size_t cap, int t
 			take(s, NULL, n);
 			return (int)n;
 		}
-		if (fill(s, (int)(end - mono_ms())) < 0) {
+		if (fill(s, (int)(end - ms_now())) < 0) {
 			fprintf(stderr, "# waiting for \"%s\", got \"%s\"\n",
 				esc(needle, nl), esc(s->rbuf, MIN_(s->rlen, 2000)));
 			return -1;
@@ -283,7 +278,7 @@ int sim_wait_for(struct sim *s, const char *needle, char *out, size_t cap, int t
 
 int sim_line(struct sim *s, char *line, size_t cap, int tmo_ms)
 {
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	for (;;) {
 		unsigned char *e;
@@ -306,7 +301,7 @@ int sim_line(struct sim *s, char *line, size_t cap, int tmo_ms)
 			take(s, NULL, n + 2);
 			return (int)c;
 		}
-		if (fill(s, (int)(end - mono_ms())) < 0)
+		if (fill(s, (int)(end - ms_now())) < 0)
 			return -1;
 	}
 }
@@ -381,7 +376,7 @@ int sim_xfer(struct sim *s, const void *wv, size_t wlen, void *rv, size_t rlen, 
 	const unsigned char *w = wv;
 	unsigned char *r = rv;
 	size_t wo = 0, ro = 0;
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	/* whatever was read ahead belongs to the payload */
 	if (s->rlen) {
@@ -392,7 +387,7 @@ int sim_xfer(struct sim *s, const void *wv, size_t wlen, void *rv, size_t rlen, 
 	}
 	while (wo < wlen || ro < rlen) {
 		struct pollfd pfd = { s->fd, POLLIN | (wo < wlen ? POLLOUT : 0), 0 };
-		int left = (int)(end - mono_ms());
+		int left = (int)(end - ms_now());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return -1;
@@ -596,12 +591,12 @@ pid_t qtsim_spawn(const char *const *args, int *to, int *from)
 
 int qtsim_reap(pid_t pid)
 {
-	long long end = mono_ms() + 3000;
+	long long end = ms_now() + 3000;
 	int st = -1;
 
 	kill(pid, SIGTERM);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (mono_ms() > end) {
+		if (ms_now() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			break;
@@ -615,13 +610,13 @@ int fd_wait_for(int fd, const char *needle, int tmo_ms)
 {
 	char buf[4096];
 	size_t len = 0;
-	long long end = mono_ms() + tmo_ms;
+	long long end = ms_now() + tmo_ms;
 
 	while (len < sizeof(buf) - 1) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t r;
 
-		if (poll(&pfd, 1, (int)(end - mono_ms())) <= 0)
+		if (poll(&pfd, 1, (int)(end - ms_now())) <= 0)
 			break;
 		r = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r <= 0)
@@ -634,4 +629,252 @@ int fd_wait_for(int fd, const char *needle, int tmo_ms)
 	fprintf(stderr, "# waiting for \"%s\", got \"%s\"\n", esc(needle, strlen(needle)),
 		esc(buf, len));
 	return -1;
+}
+
+/* ---- test conveniences ------------------------------------------------ */
+
+long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void msleep(int ms)
+{
+	usleep(ms * 1000);
+}
+
+/* Send cmd + CR; expect the echo of cmd + CR, then answer. */
+int ecmd(struct sim *s, const char *cmd, const char *answer)
+{
+	char c[2048], a[8192];
+
+	snprintf(c, sizeof(c), "%s\r", cmd);
+	snprintf(a, sizeof(a), "%s\r%s", cmd, answer);
+	return sim_cmd(s, c, a);
+}
+
+/* Echo off: send cmd + CR and expect answer. */
+int cmd(struct sim *s, const char *cmd, const char *answer)
+{
+	char c[2048];
+
+	snprintf(c, sizeof(c), "%s\r", cmd);
+	return sim_cmd(s, c, answer);
+}
+
+int ecmds(struct sim *s, const char *const (*t)[2], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ecmd(s, t[i][0], t[i][1]))
+			return -1;
+	return 0;
+}
+
+/* A control command, and exactly what it makes the module say. */
+int ctl_expect(struct sim *s, const char *ctl, const char *said)
+{
+	if (sim_ctl(s, ctl, NULL, 0))
+		return -1;
+	return sim_expect(s, said, TMO);
+}
+
+/* Echo off: AT+QISEND-like at, "> ", the n bytes, then the result line. */
+int send_payload(struct sim *s, const char *at, const void *p, size_t n,
+			const char *result)
+{
+	char r[64];
+
+	snprintf(r, sizeof(r), "\r\n%s\r\n", result);
+	if (cmd(s, at, "\r\n> ") || sim_write(s, p, n))
+		return -1;
+	return sim_expect(s, r, TMO);
+}
+
+int accept_tmo(int lfd, int ms)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+
+	if (poll(&p, 1, ms) <= 0)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+int recv_all(int fd, void *p, size_t n, int ms)
+{
+	size_t o = 0;
+	long long end = ms_now() + ms;
+
+	while (o < n) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pf, 1, (int)(end - ms_now())) <= 0)
+			return -1;
+		r = recv(fd, (char *)p + o, n - o, 0);
+		if (r <= 0)
+			return -1;
+		o += r;
+	}
+	return 0;
+}
+
+/* The next bytes on fd are exactly these. */
+int recv_exact(int fd, const char *exact)
+{
+	size_t n = strlen(exact);
+	char buf[256];
+
+	if (n > sizeof(buf) || recv_all(fd, buf, n, TMO))
+		return -1;
+	if (memcmp(buf, exact, n)) {
+		fprintf(stderr, "# peer expected \"%s\"\n", esc(exact, n));
+		fprintf(stderr, "#      got \"%s\"\n", esc(buf, n));
+		return -1;
+	}
+	return 0;
+}
+
+/* A free loopback port: open_any is tcp_listen or udp_bind. */
+int free_port(int (*open_any)(int family, int *port))
+{
+	int port = 0, fd = open_any(AF_INET, &port);
+
+	close(fd);
+	return port;
+}
+
+struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	return sa;
+}
+
+int peer_listen(struct peer *p)
+{
+	p->lfd = tcp_listen(AF_INET, &p->port);
+	return p->lfd < 0 ? -1 : 0;
+}
+
+int peer_accept(struct peer *p)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	p->fd = accept_tmo(p->lfd, TMO);
+	if (p->fd < 0) {
+		fprintf(stderr, "# nothing to accept on port %d\n", p->port);
+		return -1;
+	}
+	getpeername(p->fd, (struct sockaddr *)&sa, &sl);
+	p->cport = ntohs(sa.sin_port);
+	return 0;
+}
+
+/* The peer hangs up its connection (FIN; with linger 0, RST). */
+void peer_close(struct peer *p, int reset)
+{
+	struct linger lg = { 1, 0 };
+
+	if (reset)
+		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* The peer sends what it can of the rest of buf without blocking. */
+void peer_push(struct peer *p, const void *buf, size_t len, size_t *sent)
+{
+	ssize_t w;
+
+	if (*sent >= len)
+		return;
+	w = send(p->fd, (const char *)buf + *sent, len - *sent, 0);
+	if (w > 0)
+		*sent += w;
+}
+
+/*
+ * The peer sends without blocking from a small socket buffer: for half a
+ * second, all it can of buf (*sent so far), to a module that does not read.
+ */
+void peer_flood(struct peer *p, const void *buf, size_t len, size_t *sent)
+{
+	int snd = 16384;
+
+	fcntl(p->fd, F_SETFL, O_NONBLOCK);
+	setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	for (int i = 0; i < 50; i++) {
+		peer_push(p, buf, len, sent);
+		msleep(10);
+	}
+}
+
+/* Lines up to end; the others go to other(). */
+int lines_until(struct sim *s, const char *end, line_fn *other, void *arg)
+{
+	char line[256];
+
+	for (;;) {
+		if (sim_line(s, line, sizeof(line), TMO) <= 0)
+			return -1;
+		if (!strcmp(line, end))
+			return 0;
+		if (other(s, line, arg)) {
+			fprintf(stderr, "# line: %s\n", line);
+			return -1;
+		}
+	}
+}
+
+/* What the peer reads next: 0 when it sees the module's FIN. */
+ssize_t peer_recv(struct peer *p)
+{
+	char buf[512];
+
+	return recv(p->fd, buf, sizeof(buf), 0);
+}
+
+int echo_and_escape(struct sim *s, size_t n, unsigned seed, int guard_ms)
+{
+	unsigned char *out = calloc(n, 1), *in = calloc(n, 1);
+	int r = -1;
+
+	if (out && in) {
+		fill_random(out, n, seed);
+		r = sim_xfer(s, out, n, in, n, 60000);
+		if (!r && fnv1a(out, n) != fnv1a(in, n)) {
+			fprintf(stderr, "# the echo differs\n");
+			r = -1;
+		}
+	}
+	free(out);
+	free(in);
+	if (r)
+		return -1;
+	msleep(guard_ms + 100);
+	if (sim_send(s, "+++"))
+		return -1;
+	return sim_expect(s, "\r\nOK\r\n", TMO);
+}
+
+void fixture_init(struct sim *s, struct peer *p)
+{
+	s->fd = -1;
+	p->lfd = p->fd = -1;
+}
+
+void fixture_fini(struct sim *s, struct echo_srv *e, struct peer *p)
+{
+	sim_stop(s);
+	echo_stop(e);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->lfd >= 0)
+		close(p->lfd);
 }

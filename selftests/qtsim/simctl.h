@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #define SIM_RBUF (1 << 20)
@@ -84,5 +85,87 @@ const char *esc(const void *p, size_t n);
 
 void fill_random(void *p, size_t n, unsigned seed);
 unsigned long long fnv1a(const void *p, size_t n);
+
+/* ---- test conveniences (simctl.c) ------------------------------------- */
+
+long long ms_now(void);
+void msleep(int ms);
+
+/* Send cmd + CR; expect the echo of cmd + CR, then answer. */
+int ecmd(struct sim *s, const char *cmd, const char *answer);
+/* Echo off: send cmd + CR and expect answer. */
+int cmd(struct sim *s, const char *cmd, const char *answer);
+/* Echo on: ecmd() for each { command, answer } of a table; -1 at the first miss. */
+int ecmds(struct sim *s, const char *const (*t)[2], size_t n);
+/* A control command, and exactly what it makes the module say. */
+int ctl_expect(struct sim *s, const char *ctl, const char *said);
+/* Echo off: a send command at, "> ", the n bytes, then the result line. */
+int send_payload(struct sim *s, const char *at, const void *p, size_t n,
+		 const char *result);
+
+/* A line of data traffic that is not the answer awaited: 0 if expected. */
+typedef int line_fn(struct sim *s, const char *line, void *arg);
+/* Lines up to end; the others go to other(). */
+int lines_until(struct sim *s, const char *end, line_fn *other, void *arg);
+
+int accept_tmo(int lfd, int ms);
+int recv_all(int fd, void *p, size_t n, int ms);
+/* The next bytes on fd are exactly these. */
+int recv_exact(int fd, const char *exact);
+/* A free loopback port: open_any is tcp_listen or udp_bind. */
+int free_port(int (*open_any)(int family, int *port));
+struct sockaddr_in loopback(int port);
+
+/*
+ * A TCP peer on 127.0.0.1 for the module to connect to: the listener and
+ * the connection it accepted (the fixture closes both).
+ */
+struct peer {
+	int lfd, port;
+	int fd, cport;	/* cport: the module's end */
+};
+
+int peer_listen(struct peer *p);
+int peer_accept(struct peer *p);
+/* The peer hangs up its connection (FIN; with linger 0, RST). */
+void peer_close(struct peer *p, int reset);
+/* The peer sends what it can of the rest of buf without blocking. */
+void peer_push(struct peer *p, const void *buf, size_t len, size_t *sent);
+/*
+ * The peer sends without blocking from a small socket buffer: for half a
+ * second, all it can of buf (*sent so far), to a module that does not read.
+ */
+void peer_flood(struct peer *p, const void *buf, size_t len, size_t *sent);
+/* What the peer reads next: 0 when it sees the module's FIN. */
+ssize_t peer_recv(struct peer *p);
+
+/*
+ * Transparent mode to an echo server: n random bytes (from seed) out and
+ * back, hash-checked; then "+++" after guard_ms of quiet, and its OK.
+ */
+int echo_and_escape(struct sim *s, size_t n, unsigned seed, int guard_ms);
+
+/*
+ * The fixture of a test program (which includes kselftest_harness.h
+ * first): a simulator, a loopback echo server and a peer, each stopped or
+ * closed at the end if it was started.
+ */
+#define SIM_FIXTURE(name)						\
+FIXTURE(name) {								\
+	struct sim s;							\
+	struct echo_srv e;						\
+	struct peer p;							\
+};									\
+FIXTURE_SETUP(name)							\
+{									\
+	memset(self, 0, sizeof(*self));					\
+	fixture_init(&self->s, &self->p);				\
+}									\
+FIXTURE_TEARDOWN(name)							\
+{									\
+	fixture_fini(&self->s, &self->e, &self->p);			\
+}
+void fixture_init(struct sim *s, struct peer *p);
+void fixture_fini(struct sim *s, struct echo_srv *e, struct peer *p);
 
 #endif

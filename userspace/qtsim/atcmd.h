@@ -62,6 +62,16 @@ enum at_result at_report(enum at_kind kind, const char *fmt, ...)
 /* The 3GPP / V.25ter basics (basic.c). */
 extern const struct at_table basic_table;
 void basic_reset(void);
+
+/* How a dialect's modules name themselves in ATI, AT+GMI/GMM/GMR. */
+struct ident {
+	const char *maker;		/* ATI line 1, AT+GMI */
+	const char *model_prefix;	/* before --model: ATI, AT+GMM */
+	const char *gmr_prefix;		/* before the revision in AT+GMR */
+	int ati_split;			/* ATI: "Revision:" framed on its own */
+};
+/* NULL: the modern modules' way (the power-on default). */
+void basic_set_ident(const struct ident *id);
 /* Registered (home or roaming), attached and at full functionality. */
 int basic_registered(void);
 /* Registration status from the network (control "creg N"), with URCs. */

@@ -17,6 +17,15 @@ static int creg_n, cgreg_n, cereg_n, cmee, cgatt = 1, cfun = 1;
 static int reg_stat = 1;	/* 0 not registered, 1 home, 2 searching, 3 denied, 5 roaming */
 static int ipr = 115200;
 
+/* How the module names itself: the modern modules' way by default. */
+static const struct ident modern_ident = { "Quectel", "", "", 0 };
+static const struct ident *ident = &modern_ident;
+
+void basic_set_ident(const struct ident *id)
+{
+	ident = id ? id : &modern_ident;
+}
+
 void basic_reset(void)
 {
 	creg_n = cgreg_n = cereg_n = cmee = 0;
@@ -69,6 +78,7 @@ static const char *revision(void)
 		{ "EM05", "EM05CEFCR06A02M1G" },
 		{ "RG500Q", "RG500QEAAAR11A06M4G" },
 		{ "RM500Q", "RM500QGLABR11A06M4G" },
+		{ "M95", "M95FAR02A08" },
 	};
 
 	if (opt.revision)
@@ -130,7 +140,13 @@ static enum at_result c_info(enum at_kind k, struct at_args *a, char *raw)
 	(void)a;
 	if (basic_num(raw))
 		return R_OK;
-	out_line("Quectel\r\n%s\r\nRevision: %s", opt.model, revision());
+	if (ident->ati_split) {
+		/* M-series: the revision is a line of its own */
+		out_line("%s\r\n%s%s", ident->maker, ident->model_prefix, opt.model);
+		out_line("Revision: %s", revision());
+	} else {
+		out_line("%s\r\n%s\r\nRevision: %s", ident->maker, opt.model, revision());
+	}
 	return R_OK;
 }
 
@@ -145,21 +161,21 @@ static enum at_result c_gmi(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	return at_report(k, "Quectel");
+	return at_report(k, "%s", ident->maker);
 }
 
 static enum at_result c_gmm(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	return at_report(k, "%s", opt.model);
+	return at_report(k, "%s%s", ident->model_prefix, opt.model);
 }
 
 static enum at_result c_gmr(enum at_kind k, struct at_args *a, char *raw)
 {
 	(void)a;
 	(void)raw;
-	return at_report(k, "%s", revision());
+	return at_report(k, "%s%s", ident->gmr_prefix, revision());
 }
 
 static enum at_result c_cpin(enum at_kind k, struct at_args *a, char *raw)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A dialect is one AT command set (modern QI* of EC2x/BG9x/RG50xQ, later
- * the legacy GSM one). The engine (sim.c, link.c), the socket table
+ * A dialect is one AT command set (modern QI* of EC2x/BG9x/RG50xQ, or
+ * the legacy GSM one of the M10/M26/M35/M66/M95/MC60/UC15). The engine (sim.c, link.c), the socket table
  * (conn.c) and fault injection (faults.c) are shared; everything a
  * dialect decides -- command syntax, URC text, when to read sockets --
  * goes through this table.
@@ -22,6 +22,15 @@ enum data_end {
 struct dialect {
 	const char *name;
 	int max_conns;			/* connectIDs 0 .. max_conns-1 */
+	const char *default_model;	/* --model when not given */
+	/* What follows RDY with --boot-urcs; NULL-terminated. */
+	const char *const *boot_urcs;
+
+	/*
+	 * Optional: non-zero if the module powers up auto-bauding, so it
+	 * prints nothing (no RDY) and ignores input until the host's "AT".
+	 */
+	int (*autobaud)(void);
 
 	/* Power-on / reboot: forget all state (connections are gone). */
 	void (*reset)(void);
@@ -51,6 +60,7 @@ struct dialect {
 };
 
 extern const struct dialect dialect_modern;
+extern const struct dialect dialect_legacy;
 extern const struct dialect *dialect;
 
 #endif

@@ -20,6 +20,7 @@
 #include "dialect.h"
 #include "faults.h"
 #include "ping.h"
+#include "qi.h"
 #include "sim.h"
 
 #define NCTX		16
@@ -112,14 +113,6 @@ static const char *service_name(enum conn_type t)
 	}
 }
 
-/* A connection that can carry payload from the host. */
-static int can_send(struct conn *c)
-{
-	return c && (c->type == CT_TCP || c->type == CT_UDP ||
-		     c->type == CT_TCP_INCOMING || c->type == CT_UDP_SERVICE) &&
-	       c->state == CS_CONNECTED && !c->eof && !c->shutting;
-}
-
 static void ctx_defaults(void)
 {
 	for (int i = 1; i <= NCTX; i++) {
@@ -141,9 +134,7 @@ static void deliver(struct conn *c)
 	size_t n;
 
 	if (c == transp) {
-		/* transparent: the port carries the bytes, nothing else */
-		while ((n = conn_take(c, tmp, sizeof(tmp), NULL, NULL)))
-			out_raw(tmp, n);
+		qi_pass_through(c);	/* the port carries the bytes, nothing else */
 		return;
 	}
 	if (c->mode == 2)
@@ -177,7 +168,7 @@ static void enter_transparent(struct conn *c)
 	transp = c;
 	last_transp = c->id;
 	out_final("CONNECT");
-	in_transparent();
+	in_transparent(1);
 	deliver(c);
 }
 
@@ -516,15 +507,13 @@ static enum at_result c_qisend(enum at_kind k, struct at_args *a, char *raw)
 		return fail(552);
 	c = conn_get(id);
 	if (len == 0 && a->n == 2) {
-		uint64_t un;
+		uint64_t total, acked, un;
 
 		if (!c || c->type == CT_TCP_LISTENER)
 			return fail(572);
-		un = conn_unacked(c);
-		if (un > c->tx_total)
-			un = c->tx_total;
-		out_line("+QISEND: %llu,%llu,%llu", (unsigned long long)c->tx_total,
-			 (unsigned long long)(c->tx_total - un), (unsigned long long)un);
+		qi_acks(c, &total, &acked, &un);
+		out_line("+QISEND: %llu,%llu,%llu", (unsigned long long)total,
+			 (unsigned long long)acked, (unsigned long long)un);
 		return R_OK;
 	}
 	if (a->n == 4) {
@@ -540,34 +529,21 @@ static enum at_result c_qisend(enum at_kind k, struct at_args *a, char *raw)
 			return fail(552);	/* needs the peer's address */
 		snd.to_set = 0;
 	}
-	if (!can_send(c) || c->mode == 2)
+	if (!qi_can_send(c) || c->mode == 2)
 		return fail(572);
 	snd.id = id;
 	out_raw("\r\n> ", 4);
 	if (a->n == 1)
-		in_data_ctrlz(SEND_MAX, qisde);
+		in_data_ctrlz(SEND_MAX, qisde ? DATA_ECHO : 0);
 	else
-		in_data_fixed(len, qisde);
+		in_data_fixed(len, qisde ? DATA_ECHO : 0);
 	return R_DONE;
 }
 
 static void send_result(struct conn *c, const void *p, size_t n)
 {
-	int r;
-
-	if (fault_take_send_fail()) {
-		out_final("SEND FAIL");
-		return;
-	}
-	r = conn_send(c, p, n, snd.to_set ? (struct sockaddr *)&snd.to : NULL, snd.tolen);
-	if (r == 0) {
-		out_final("SEND OK");
-	} else if (r == 1) {
-		out_final("SEND FAIL");
-	} else {
+	if (qi_send(c, p, n, snd.to_set ? (struct sockaddr *)&snd.to : NULL, snd.tolen) < 0)
 		last_err = 558;
-		out_final("ERROR");
-	}
 }
 
 static void m_data(const unsigned char *p, size_t n, enum data_end how)
@@ -584,7 +560,7 @@ static void m_data(const unsigned char *p, size_t n, enum data_end how)
 		out_final("ERROR");
 		return;
 	}
-	if (!can_send(c)) {
+	if (!qi_can_send(c)) {
 		last_err = 572;
 		out_final("ERROR");
 		return;
@@ -627,7 +603,7 @@ static enum at_result c_qisendex(enum at_kind k, struct at_args *a, char *raw)
 		bytes[i / 2] = hi << 4 | lo;
 	}
 	c = conn_get(id);
-	if (!can_send(c) || c->type == CT_UDP_SERVICE || c->mode == 2)
+	if (!qi_can_send(c) || c->type == CT_UDP_SERVICE || c->mode == 2)
 		return fail(572);
 	snd.to_set = 0;
 	send_result(c, bytes, n / 2);
@@ -716,7 +692,7 @@ static enum at_result c_qiswtmd(enum at_kind k, struct at_args *a, char *raw)
 	if (!c)
 		return fail(572);
 	if (mode == 2) {
-		if (!can_send(c) || c->type == CT_UDP_SERVICE)
+		if (!qi_can_send(c) || c->type == CT_UDP_SERVICE)
 			return fail(572);
 		enter_transparent(c);
 		return R_DONE;
@@ -733,17 +709,10 @@ static enum at_result c_qiswtmd(enum at_kind k, struct at_args *a, char *raw)
 
 static enum at_result c_ato(enum at_kind k, struct at_args *a, char *raw)
 {
-	struct conn *c = conn_get(last_transp);
-
 	(void)k;
 	(void)a;
 	(void)raw;
-	if (!can_send(c) || c->mode != 2) {
-		out_final("NO CARRIER");
-		return R_DONE;
-	}
-	enter_transparent(c);
-	return R_DONE;
+	return qi_ato(conn_get(last_transp), enter_transparent);
 }
 
 /* ---- AT+QPING ------------------------------------------------------ */
@@ -989,9 +958,15 @@ static int m_inject(const char *kind, int arg, const char **why)
 	return -1;
 }
 
+static const char *const boot_urcs[] = {
+	"+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE", NULL
+};
+
 const struct dialect dialect_modern = {
 	.name = "modern",
 	.max_conns = NCONN,
+	.default_model = "EC25",
+	.boot_urcs = boot_urcs,
 	.reset = m_reset,
 	.line = m_line,
 	.data = m_data,

@@ -7,6 +7,7 @@
  *   silent on|off     read and discard all input, print nothing
  *   garble N          corrupt the next N bytes sent to the host
  *   fail-open E       the next AT+QIOPEN fails with error E
+ *   already-connect   the next AT+QIOPEN answers ALREADY CONNECT (legacy)
  *   send-fail N       answer SEND FAIL to the next N sends
  *   urc closed ID | urc pdpdeact CTX | urc incoming-full ID
  *                     the network-side event, with its URC
@@ -35,6 +36,7 @@ static struct {
 	int silent;
 	long garble;
 	long fail_open;		/* 0: none */
+	unsigned already_connect;
 	long send_fail;
 	int cme;
 	int cme_code;
@@ -72,6 +74,14 @@ int fault_take_fail_open(int *err)
 		return 0;
 	*err = f.fail_open;
 	f.fail_open = 0;
+	return 1;
+}
+
+int fault_take_already_connect(void)
+{
+	if (!f.already_connect)
+		return 0;
+	f.already_connect--;
 	return 1;
 }
 
@@ -158,6 +168,8 @@ void faults_command(const char *cmd, char *reply, size_t len)
 		;
 	} else if (!strcmp(w[0], "drop-final")) {
 		f.drop_final++;
+	} else if (!strcmp(w[0], "already-connect")) {
+		f.already_connect++;
 	} else if ((nc = num_cmd(w[0]))) {
 		if ((v = arg_num(w[1], nc->min, nc->max)) < 0)
 			why = nc->usage;

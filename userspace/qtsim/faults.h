@@ -17,6 +17,7 @@ int fault_silent(void);			/* read and discard everything */
 void fault_garble(unsigned char *p, size_t n);
 int fault_take_fail_open(int *err);	/* next QIOPEN fails with *err */
 int fault_take_send_fail(void);		/* answer SEND FAIL */
+int fault_take_already_connect(void);	/* answer ALREADY CONNECT */
 int fault_take_cme(int *code);		/* answer +CME ERROR: code */
 
 #endif

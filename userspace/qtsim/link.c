@@ -9,8 +9,8 @@
  *
  * Input: read (paced by the same kind of bucket) into a small buffer and
  * consumed according to the input mode -- command lines with echo, the
- * payload after a "> " prompt, or transparent bytes with "+++" escape
- * detection. While a command is being processed (--latency, or a command
+ * payload after a "> " prompt, transparent bytes with "+++" escape
+ * detection, or (auto-baud) nothing until the host's "AT". While a command is being processed (--latency, or a command
  * that answers later) input is not consumed, so it stays in the tty and
  * the host feels the same back-pressure a real module gives.
  */
@@ -30,7 +30,7 @@
 #define LINE_MAX_BYTES	1024	/* longer command lines are answered ERROR */
 #define DATA_MAX_BYTES	65536
 
-enum in_mode { M_OFF, M_LINE, M_FIXED, M_CTRLZ, M_TRANSPARENT };
+enum in_mode { M_OFF, M_SYNC, M_LINE, M_FIXED, M_CTRLZ, M_TRANSPARENT };
 
 static int rfd = -1, wfd = -1, eof;
 static struct watch rw, ww;
@@ -53,9 +53,13 @@ static size_t pending_len;
 /* payload after the prompt */
 static unsigned char *data;
 static size_t data_len, data_want;
-static int data_echo, data_overflow;
+static int data_flags, data_overflow;
+
+/* auto-baud: the 'A' or 'a' that may start the host's "AT" */
+static unsigned char sync_a;
 
 /* transparent-mode escape detection */
+static int esc_enabled = 1;
 static int plus_n;
 static uint64_t plus_t0, last_in;
 
@@ -329,31 +333,32 @@ void in_line(void)
 	line_overflow = 0;
 }
 
-static void start_data(size_t want, int echo, enum in_mode m)
+static void start_data(size_t want, int flags, enum in_mode m)
 {
 	leave_transparent();
 	if (!data)
 		data = xmalloc(DATA_MAX_BYTES);
 	data_len = 0;
 	data_want = want;
-	data_echo = echo;
+	data_flags = flags;
 	data_overflow = 0;
 	mode = m;
 }
 
-void in_data_fixed(size_t n, int echo)
+void in_data_fixed(size_t n, int flags)
 {
-	start_data(MIN(n, (size_t)DATA_MAX_BYTES), echo, M_FIXED);
+	start_data(MIN(n, (size_t)DATA_MAX_BYTES), flags, M_FIXED);
 }
 
-void in_data_ctrlz(size_t max, int echo)
+void in_data_ctrlz(size_t max, int flags)
 {
-	start_data(MIN(max, (size_t)DATA_MAX_BYTES), echo, M_CTRLZ);
+	start_data(MIN(max, (size_t)DATA_MAX_BYTES), flags, M_CTRLZ);
 }
 
-void in_transparent(void)
+void in_transparent(int escape)
 {
 	mode = M_TRANSPARENT;
+	esc_enabled = escape;
 	plus_n = 0;
 	/* The guard time before "+++" counts from entering the mode. */
 	last_in = now_ms();
@@ -367,6 +372,13 @@ void in_off(void)
 	latency_hold = 0;
 	timer_stop(&latency_timer);
 	buf_reset(&urc_held);
+}
+
+void in_autobaud(void)
+{
+	in_off();
+	mode = M_SYNC;
+	sync_a = 0;
 }
 
 int in_is_transparent(void)
@@ -476,9 +488,16 @@ static size_t feed_data(const unsigned char *p, size_t n)
 			dialect->data(data, data_len, how);
 			return i + 1;
 		}
+		if (mode == M_CTRLZ && c == 0x08 && (data_flags & DATA_BACKSPACE)) {
+			if (data_len)
+				data_len--;
+			if (data_flags & DATA_ECHO)
+				out_raw(&c, 1);
+			continue;
+		}
 		if (data_len < data_want) {
 			data[data_len++] = c;
-			if (data_echo)
+			if (data_flags & DATA_ECHO)
 				out_raw(&c, 1);
 		} else {
 			data_overflow = 1;
@@ -528,7 +547,7 @@ static size_t feed_transparent(const unsigned char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = p[i];
 
-		if (c == '+') {
+		if (c == '+' && esc_enabled) {
 			if (plus_n == 0 && now - last_in >= opt.guard_ms) {
 				if (run)
 					dialect->t_data(out, run);
@@ -561,6 +580,27 @@ static size_t feed_transparent(const unsigned char *p, size_t n)
 	return n;
 }
 
+/*
+ * Auto-baud: a module measures the host's rate on "AT"; everything
+ * before is noise at an unknown rate. The 'A' goes into the first line.
+ */
+static size_t feed_sync(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if ((sync_a == 'A' && c == 'T') || (sync_a == 'a' && c == 't')) {
+			in_line();
+			if (echo_on)
+				out_raw(&sync_a, 1);
+			line[line_len++] = sync_a;
+			return i;	/* the 'T' is the line's */
+		}
+		sync_a = c == 'A' || c == 'a' ? c : 0;
+	}
+	return n;
+}
+
 static int can_consume(void)
 {
 	if (!inbuf.len || hold || latency_hold)
@@ -575,9 +615,12 @@ void link_process(void)
 	while (can_consume()) {
 		const unsigned char *p = buf_data(&inbuf);
 		size_t n = inbuf.len, used;
+		enum in_mode before = mode;
 
 		if (mode == M_OFF || fault_silent()) {
 			used = n;	/* rebooting or silenced: bytes are lost */
+		} else if (mode == M_SYNC) {
+			used = feed_sync(p, n);
 		} else if (mode == M_LINE) {
 			used = feed_line(p, n);
 		} else if (mode == M_FIXED || mode == M_CTRLZ) {
@@ -586,7 +629,7 @@ void link_process(void)
 			used = feed_transparent(p, n);
 		}
 		buf_consume(&inbuf, used);
-		if (!used)
+		if (!used && mode == before)
 			break;
 	}
 }

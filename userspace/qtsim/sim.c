@@ -27,7 +27,7 @@
 
 struct options opt = {
 	.dialect = "modern",
-	.model = "EC25",
+	.model = NULL,		/* the dialect's default_model */
 	.revision = NULL,
 	.imei = "866758041234567",
 	.at_port = "usbmodem",
@@ -155,15 +155,16 @@ static void rdy(void *arg)
 	(void)arg;
 	cmd_release();
 	in_line();
+	if (dialect->autobaud && dialect->autobaud()) {
+		/* The rate is unknown: nothing to say, nobody to hear it. */
+		in_autobaud();
+		return;
+	}
 	/* RDY is a URC of the boot, not an answer to anything. */
 	out_urc("RDY");
-	if (opt.boot_urcs) {
-		out_urc("+CFUN: 1");
-		out_urc("+CPIN: READY");
-		out_urc("+QUSIM: 1");
-		out_urc("+QIND: SMS DONE");
-		out_urc("+QIND: PB DONE");
-	}
+	if (opt.boot_urcs)
+		for (const char *const *u = dialect->boot_urcs; *u; u++)
+			out_urc("%s", *u);
 }
 
 void sim_reboot(unsigned delay_ms)
@@ -254,14 +255,15 @@ static void __attribute__((noreturn)) usage(int code)
 "  --link PATH         also make PATH a symlink to the pty slave\n"
 "  --tty PATH          serve an existing tty (set to raw mode)\n"
 "                      (neither: serve stdin/stdout)\n"
-"  --dialect NAME      command set: modern (default)\n"
-"  --model NAME        model in ATI/AT+CGMM (default EC25)\n"
+"  --dialect NAME      command set: modern (default) or legacy (M-series GSM)\n"
+"  --model NAME        model in ATI/AT+CGMM (default EC25; legacy M95)\n"
 "  --revision REV      firmware revision in ATI/AT+CGMR\n"
 "  --imei N            IMEI for AT+GSN\n"
 "  --at-port NAME      <AT_port> in +QISTATE (default usbmodem)\n"
 "  --rdy-delay MS      power-on time before RDY (default 300)\n"
 "  --reboot-delay MS   AT+CFUN=1,1 time before RDY (default 1000)\n"
-"  --boot-urcs         after RDY also print +CFUN/+CPIN/+QUSIM/+QIND URCs\n"
+"  --boot-urcs         after RDY also print the boot URCs (+CFUN, +CPIN, ...)\n"
+"  --ipr RATE          legacy: the saved AT+IPR at power-on (default 0: auto-baud)\n"
 "  --baud N            throttle both directions to N/10 bytes/s\n"
 "  --latency MS        processing time added to every command\n"
 "  --chunk N           write at most N bytes at a time to the host\n"
@@ -293,7 +295,8 @@ int main(int argc, char **argv)
 {
 	enum { O_PTY = 256, O_LINK, O_TTY, O_DIALECT, O_MODEL, O_REV, O_IMEI,
 	       O_ATPORT, O_RDY, O_REBOOT, O_BOOTURC, O_BAUD, O_LAT, O_CHUNK,
-	       O_RXBUF, O_TXBUF, O_GUARD, O_OPENTO, O_ACT, O_PING, O_CONTROL, O_LOG };
+	       O_RXBUF, O_TXBUF, O_GUARD, O_OPENTO, O_ACT, O_PING, O_CONTROL, O_LOG,
+	       O_IPR };
 	static const struct option lo[] = {
 		{ "pty", no_argument, 0, O_PTY },
 		{ "link", required_argument, 0, O_LINK },
@@ -306,6 +309,7 @@ int main(int argc, char **argv)
 		{ "rdy-delay", required_argument, 0, O_RDY },
 		{ "reboot-delay", required_argument, 0, O_REBOOT },
 		{ "boot-urcs", no_argument, 0, O_BOOTURC },
+		{ "ipr", required_argument, 0, O_IPR },
 		{ "baud", required_argument, 0, O_BAUD },
 		{ "latency", required_argument, 0, O_LAT },
 		{ "chunk", required_argument, 0, O_CHUNK },
@@ -338,6 +342,7 @@ int main(int argc, char **argv)
 		case O_RDY: opt.rdy_delay_ms = num_arg(optarg, "--rdy-delay"); break;
 		case O_REBOOT: opt.reboot_ms = num_arg(optarg, "--reboot-delay"); break;
 		case O_BOOTURC: opt.boot_urcs = 1; break;
+		case O_IPR: opt.ipr = num_arg(optarg, "--ipr"); break;
 		case O_BAUD: opt.baud = num_arg(optarg, "--baud"); break;
 		case O_LAT: opt.latency_ms = num_arg(optarg, "--latency"); break;
 		case O_CHUNK: opt.chunk = num_arg(optarg, "--chunk"); break;
@@ -366,8 +371,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(opt.dialect, "modern"))
 		dialect = &dialect_modern;
+	else if (!strcmp(opt.dialect, "legacy"))
+		dialect = &dialect_legacy;
 	else
 		die("unknown dialect %s", opt.dialect);
+	if (!opt.model)
+		opt.model = dialect->default_model;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

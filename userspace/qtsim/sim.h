@@ -35,6 +35,7 @@ struct options {
 	unsigned act_ms;	/* AT+QIACT processing time */
 	int ping_tcp;		/* QPING: always time a TCP connect */
 	int boot_urcs;		/* also print +CPIN: READY etc. after RDY */
+	unsigned ipr;		/* legacy: saved AT+IPR at power-on, 0 auto-baud */
 };
 
 extern struct options opt;
@@ -110,11 +111,20 @@ void set_echo(int on);
 int get_echo(void);
 
 /* Input modes. */
+#define DATA_ECHO	1	/* payload after "> " is echoed */
+#define DATA_BACKSPACE	2	/* Ctrl-Z payload: 0x08 deletes the last byte */
+
 void in_line(void);				/* AT command lines */
-void in_data_fixed(size_t n, int echo);		/* exactly n bytes after "> " */
-void in_data_ctrlz(size_t max, int echo);	/* up to Ctrl-Z / ESC */
-void in_transparent(void);			/* bytes go to the socket */
+void in_data_fixed(size_t n, int flags);	/* exactly n bytes after "> " */
+void in_data_ctrlz(size_t max, int flags);	/* up to Ctrl-Z / ESC */
+void in_transparent(int escape);		/* bytes go to the socket;
+						 * "+++" leaves if escape */
 void in_off(void);				/* discard (rebooting) */
+/*
+ * Auto-baud: discard everything until the host's "AT" (or "at") arrives
+ * whole; from its 'A' on, command lines as usual.
+ */
+void in_autobaud(void);
 int in_is_transparent(void);
 
 /*
