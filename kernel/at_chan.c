@@ -153,7 +153,7 @@ static void qt_chan_start_next(struct qt_modem *modem)
 	struct qt_cmd *cmd;
 
 	lockdep_assert_held(&chan->lock);
-	if (chan->inflight || chan->dead || list_empty(&chan->queue))
+	if (chan->inflight || chan->dead || chan->raw || list_empty(&chan->queue))
 		return;
 
 	cmd = list_first_entry(&chan->queue, struct qt_cmd, node);
@@ -176,15 +176,18 @@ static void qt_chan_start_next(struct qt_modem *modem)
 int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd)
 {
 	struct qt_chan *chan = &modem->chan;
+	int err;
 
 	if (!cmd->timeout)
 		cmd->timeout = msecs_to_jiffies(
 			READ_ONCE(modem->cmd_timeout_ms[qt_cmd_timeout_class(cmd->line)]));
 
 	mutex_lock(&chan->lock);
-	if (chan->dead) {
+	if (chan->dead || chan->raw) {
+		/* Transparent: the line carries a connection's bytes. */
+		err = chan->dead ? -ENODEV : -EBUSY;
 		mutex_unlock(&chan->lock);
-		return -ENODEV;
+		return err;
 	}
 	kref_get(&cmd->kref);
 	list_add_tail(&cmd->node, &chan->queue);
@@ -328,6 +331,90 @@ static void qt_chan_push_token(struct qt_modem *modem, const struct at_token *to
 	chan->push_id = -1;
 }
 
+/*
+ * "CONNECT" of a command that asked for transparent mode: from the next
+ * byte on the line is connectID @id's. chan->lock held (parser callback).
+ */
+static void qt_chan_raw_enter(struct qt_modem *modem, int id)
+{
+	struct qt_chan *chan = &modem->chan;
+	struct qt_cmd *cmd, *tmp;
+
+	lockdep_assert_held(&chan->lock);
+	at_parser_set_raw(&chan->parser, true);
+	chan->raw = true;
+	/* Nothing queued may go out in the middle of the data. */
+	list_for_each_entry_safe(cmd, tmp, &chan->queue, node) {
+		list_del_init(&cmd->node);
+		qt_cmd_finish(chan, cmd, -EBUSY);
+	}
+	qt_raw_entered(modem, id);
+}
+
+/*
+ * The module is in command mode again ("OK" after "+++"): tokenize, and
+ * first the @len bytes at @rest that followed the OK in the input, which
+ * must be valid until qt_chan_rx() returns. chan->lock held.
+ */
+void qt_chan_raw_leave_locked(struct qt_modem *modem, const u8 *rest, size_t len)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	lockdep_assert_held(&chan->lock);
+	at_parser_set_raw(&chan->parser, false);
+	chan->raw = false;
+	chan->refeed = rest;
+	chan->refeed_len = len;
+	qt_chan_start_next(modem);
+}
+
+/* The same when the engine found the module in command mode. */
+void qt_chan_raw_off(struct qt_modem *modem)
+{
+	mutex_lock(&modem->chan.lock);
+	if (modem->chan.raw)
+		qt_chan_raw_leave_locked(modem, NULL, 0);
+	qt_chan_unlock(&modem->chan);
+}
+
+/* Room in the output buffer for transparent data. Process context. */
+unsigned int qt_chan_raw_room(struct qt_modem *modem)
+{
+	struct qt_chan *chan = &modem->chan;
+	unsigned int room;
+
+	mutex_lock(&chan->lock);
+	room = QT_OUT_MAX - (chan->out_len - chan->out_off);
+	mutex_unlock(&chan->lock);
+	return room;
+}
+
+/*
+ * Write transparent data (or the "+++" escape): as much as the output
+ * buffer takes. Process context. Returns the bytes taken, or -EPIPE once
+ * the line is not transparent any more.
+ */
+int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len)
+{
+	struct qt_chan *chan = &modem->chan;
+	unsigned int used;
+	int n = -EPIPE;
+
+	mutex_lock(&chan->lock);
+	if (chan->raw && !chan->dead) {
+		used = chan->out_len - chan->out_off;
+		memmove(chan->out, chan->out + chan->out_off, used);
+		chan->out_off = 0;
+		chan->out_len = used;
+		n = min_t(size_t, len, QT_OUT_MAX - used);
+		memcpy(chan->out + used, buf, n);
+		chan->out_len += n;
+		queue_work(qt_wq, &chan->tx_work);
+	}
+	mutex_unlock(&chan->lock);
+	return n;
+}
+
 /* Parser token callback: chan->lock held (qt_chan_rx). */
 static void qt_chan_token(void *ctx, const struct at_token *tok)
 {
@@ -395,7 +482,10 @@ static void qt_chan_token(void *ctx, const struct at_token *tok)
 	modem->stats.commands++;
 	spin_unlock(&modem->state_lock);
 	qt_cmd_finish(chan, cmd, 0);
-	qt_chan_start_next(modem);
+	if (cmd->enter_raw && cmd->final == QT_FINAL_CONNECT)
+		qt_chan_raw_enter(modem, cmd->raw_id);
+	else
+		qt_chan_start_next(modem);
 }
 
 /* Parser payload callback: chan->lock held. QIRD data goes to its command. */
@@ -405,6 +495,10 @@ static void qt_chan_payload(void *ctx, const u8 *data, size_t len)
 	struct qt_cmd *cmd = modem->chan.inflight;
 
 	lockdep_assert_held(&modem->chan.lock);
+	if (modem->chan.raw) {
+		qt_raw_rx(modem, data, len);
+		return;
+	}
 	if (modem->chan.push_id >= 0) {
 		struct sk_buff *skb = modem->chan.push_skb;
 
@@ -429,6 +523,15 @@ void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len)
 	mutex_lock(&chan->lock);
 	if (!chan->dead)
 		at_parser_feed(&chan->parser, data, len);
+	/* What followed the OK that ended transparent mode. */
+	while (chan->refeed_len && !chan->dead) {
+		const u8 *rest = chan->refeed;
+		size_t n = chan->refeed_len;
+
+		chan->refeed_len = 0;
+		at_parser_feed(&chan->parser, rest, n);
+	}
+	chan->refeed_len = 0;
 	qt_chan_unlock(chan);
 
 	spin_lock(&modem->state_lock);
@@ -481,6 +584,7 @@ void qt_chan_tx_work(struct work_struct *work)
 	struct qt_chan *chan = container_of(work, struct qt_chan, tx_work);
 	struct qt_modem *modem = container_of(chan, struct qt_modem, chan);
 	struct tty_struct *tty = modem->tty;
+	bool raw;
 	int n = 0;
 
 	mutex_lock(&chan->lock);
@@ -495,12 +599,16 @@ void qt_chan_tx_work(struct work_struct *work)
 			clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
 		}
 	}
+	raw = chan->raw;
 	mutex_unlock(&chan->lock);
 
 	if (n > 0) {
 		spin_lock(&modem->state_lock);
 		modem->stats.tx_bytes += n;
 		spin_unlock(&modem->state_lock);
+		/* The escape's guard time counts from here; room for more. */
+		if (raw)
+			qt_raw_tx_done(modem, n);
 	}
 }
 

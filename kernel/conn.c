@@ -392,9 +392,12 @@ static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 	slot->sent = true;
 	spin_unlock(&modem->conn_lock);
 
+	/* Transparent: "CONNECT" (no URC), and the line is the connection's. */
+	cmd->enter_raw = mode == QT_MODE_TRANSPARENT;
+	cmd->raw_id = id;
 	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final != QT_FINAL_OK)
-		err = qt_conn_last_error(modem);
+	if (!err && cmd->final != (cmd->enter_raw ? QT_FINAL_CONNECT : QT_FINAL_OK))
+		err = cmd->final == QT_FINAL_ERROR ? qt_conn_last_error(modem) : -EIO;
 	qt_cmd_put(cmd);
 	if (err)
 		goto failed;
@@ -404,6 +407,8 @@ static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 		slot->state = QT_SLOT_OPENING;
 		slot->deadline = jiffies +
 			msecs_to_jiffies(READ_ONCE(modem->cmd_timeout_ms[QT_TMO_QIOPEN]));
+		if (mode == QT_MODE_TRANSPARENT)
+			slot->open_err = 0;
 	}
 	spin_unlock(&modem->conn_lock);
 	return;
@@ -612,12 +617,12 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 }
 
 /*
- * Take the next chunk of the send queue into @buf: up to 1460 bytes of a
+ * Take the next chunk of the send queue into @buf: up to @max bytes of a
  * stream, or the head datagram. Socket lock held. Returns its length and,
  * for a UDP service, writes the destination's ",\"<ip>\",<port>" to @dest.
  */
-static unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, char *dest,
-			       size_t dest_len)
+unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, unsigned int max,
+			char *dest, size_t dest_len)
 {
 	struct sock *sk = &qs->sk;
 	struct sk_buff *skb, *tmp;
@@ -639,7 +644,7 @@ static unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, char *dest,
 		return skb->len;
 	}
 
-	n = min_t(unsigned int, qs->tx_queued, QT_SEND_MAX);
+	n = min(qs->tx_queued, max);
 	skb_queue_walk_safe(&sk->sk_write_queue, skb, tmp) {
 		unsigned int chunk = min(skb->len, n - off);
 
@@ -651,8 +656,8 @@ static unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, char *dest,
 	return n;
 }
 
-/* SEND OK: drop @n sent bytes (a whole datagram) from the queue. */
-static void qt_tx_consume(struct qt_sock *qs, unsigned int n)
+/* Sent: drop @n bytes (a whole datagram) from the queue. Socket lock held. */
+void qt_tx_consume(struct qt_sock *qs, unsigned int n)
 {
 	struct sock *sk = &qs->sk;
 	struct sk_buff *skb;
@@ -701,7 +706,7 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 	if (!buf)
 		return -ENOMEM;
 	lock_sock(sk);
-	n = qt_tx_peek(qs, buf, dest, sizeof(dest));
+	n = qt_tx_peek(qs, buf, QT_SEND_MAX, dest, sizeof(dest));
 	release_sock(sk);
 	if (!n) {
 		kfree(buf);
@@ -788,26 +793,12 @@ static void qt_conn_ack_check(struct qt_modem *modem, struct qt_sock *qs, int id
 }
 
 /*
- * AT+QISWTMD: switch a live connection to the access mode its socket
- * wants, and tell the waiting setsockopt(). Worker.
+ * The result of an access mode switch for a socket: in force if @err is 0,
+ * and told to the waiting setsockopt(). Worker.
  */
-static void qt_conn_switch_mode(struct qt_modem *modem, struct qt_sock *qs, int id)
+void qt_conn_set_mode(struct qt_sock *qs, int id, int mode, int err)
 {
 	struct sock *sk = &qs->sk;
-	int mode, prev, err;
-
-	lock_sock(sk);
-	mode = qs->mode_wanted;
-	prev = qs->mode;
-	release_sock(sk);
-
-	/* Data the module pushes right after OK must parse as such. */
-	if (mode == QT_MODE_DIRECT_PUSH)
-		qt_chan_set_push(modem, id, true);
-	err = qt_chan_simple(modem, 0, "AT+QISWTMD=%d,%d", id, mode);
-	if (err == -EIO)
-		err = qt_conn_last_error(modem);
-	qt_chan_set_push(modem, id, (err ? prev : mode) == QT_MODE_DIRECT_PUSH);
 
 	lock_sock(sk);
 	if (!err) {
@@ -822,15 +813,40 @@ static void qt_conn_switch_mode(struct qt_modem *modem, struct qt_sock *qs, int 
 	release_sock(sk);
 }
 
-/* What the worker does next for one slot. */
-enum qt_op { QT_OP_NONE, QT_OP_OPEN, QT_OP_READ, QT_OP_SEND, QT_OP_CLOSE,
-	     QT_OP_ACK, QT_OP_MODE };
-
-static void qt_next_deadline(unsigned long *next, unsigned long when)
+/*
+ * AT+QISWTMD: switch a live connection to the access mode its socket
+ * wants ("CONNECT" and the line for transparent mode). Worker.
+ */
+static void qt_conn_switch_mode(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
-	if (time_before(when, *next))
-		*next = when;
+	struct qt_cmd *cmd;
+	int mode, prev, err;
+
+	lock_sock(&qs->sk);
+	mode = qs->mode_wanted;
+	prev = qs->mode;
+	release_sock(&qs->sk);
+
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISWTMD=%d,%d", id, mode);
+	if (!cmd) {
+		qt_conn_set_mode(qs, id, prev, -ENOMEM);
+		return;
+	}
+	cmd->enter_raw = mode == QT_MODE_TRANSPARENT;
+	cmd->raw_id = id;
+	/* Data the module pushes right after OK must parse as such. */
+	if (mode == QT_MODE_DIRECT_PUSH)
+		qt_chan_set_push(modem, id, true);
+	err = qt_chan_exec(modem, cmd);
+	if (!err && cmd->final != (mode == QT_MODE_TRANSPARENT ? QT_FINAL_CONNECT : QT_FINAL_OK))
+		err = cmd->final == QT_FINAL_ERROR ? qt_conn_last_error(modem) : -EIO;
+	qt_cmd_put(cmd);
+	if (mode != QT_MODE_TRANSPARENT)
+		qt_chan_set_push(modem, id, (err ? prev : mode) == QT_MODE_DIRECT_PUSH);
+	qt_conn_set_mode(qs, id, mode, err);
 }
+
+
 
 /*
  * An incoming connection on listener @lqs (the slot's reference, which the
@@ -903,6 +919,8 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 
 
 	if (!qs) {
+		if (qt_raw_busy(modem, id))
+			return false;	/* AT+QICLOSE once the line is free */
 		/* Orphans: nobody waits; make the connectID free again. */
 		if (snap.error && snap.forget) {
 			qt_slot_release(modem, id);
@@ -967,7 +985,8 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 			 * A client's local port first, so getsockname() has it
 			 * at once (a server's is the one it asked for).
 			 */
-			if (!qt_service_is_server(qs->service)) {
+			if (!qt_service_is_server(qs->service) &&
+			    qs->mode != QT_MODE_TRANSPARENT) {
 				release_sock(sk);
 				qt_conn_fetch_local_port(modem, qs, id);
 				lock_sock(sk);
@@ -1001,6 +1020,10 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 		qt_next_deadline(next, snap.deadline);
 		break;
 	case QT_SLOT_OPEN:
+		if (qs->mode == QT_MODE_TRANSPARENT && READ_ONCE(modem->raw.id) == id) {
+			op = qt_raw_next_op(modem, qs, next);
+			break;
+		}
 		if (snap.rx_urc)
 			qs->rx_pending = true;
 		if (snap.closed_urc) {
@@ -1022,9 +1045,9 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 			sock_put(sk);
 			return true;
 		}
-		/* To direct push only once the module's buffer is read empty. */
+		/* Out of buffer mode only once the module's buffer is read empty. */
 		if (qs->mode_wanted != qs->mode && !qs->close_wanted &&
-		    (qs->mode_wanted != QT_MODE_DIRECT_PUSH || !qs->rx_pending)) {
+		    (qs->mode_wanted == QT_MODE_BUFFER || !qs->rx_pending)) {
 			op = QT_OP_MODE;
 		/* A released socket only flushes and closes: no more reads. */
 		} else if (qs->rx_pending && !qs->close_wanted &&
@@ -1066,9 +1089,24 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 	}
 	release_sock(sk);
 
+	/* Another connection owns the line: no command until it leaves. */
+	if (qt_raw_busy(modem, id))
+		op = QT_OP_NONE;
 	err = 0;
 	switch (op) {
 	case QT_OP_NONE:
+		break;
+	case QT_OP_RAW_TX:
+		qt_raw_tx(modem, qs);
+		break;
+	case QT_OP_RAW_ESCAPE:
+		qt_raw_escape(modem, qs);
+		break;
+	case QT_OP_RAW_AFTER:
+		qt_raw_after(modem, qs, id);
+		break;
+	case QT_OP_RAW_FLUSH:
+		qt_raw_flush(modem);
 		break;
 	case QT_OP_OPEN:
 		qt_conn_open(modem, qs, id, snap.ctx);
@@ -1172,8 +1210,9 @@ static void qt_conn_work(struct work_struct *work)
 		return;
 
 	spin_lock(&modem->conn_lock);
-	deact = modem->ctx_deact;
-	modem->ctx_deact = 0;
+	/* (After transparent mode, if a connection owns the line.) */
+	deact = modem->raw.id < 0 ? modem->ctx_deact : 0;
+	modem->ctx_deact &= ~deact;
 	spin_unlock(&modem->conn_lock);
 	/* The network dropped these contexts: the notes say deactivate. */
 	for (ctx = 1; ctx <= QT_MAX_CTX; ctx++)
@@ -1200,6 +1239,7 @@ void qt_conn_init(struct qt_modem *modem)
 
 	spin_lock_init(&modem->conn_lock);
 	INIT_LIST_HEAD(&modem->bound);
+	qt_raw_init(modem);
 	INIT_DELAYED_WORK(&modem->data_work, qt_conn_work);
 	for (id = 0; id < QT_MAX_CONNS; id++) {
 		modem->slots[id].state = QT_SLOT_FREE;

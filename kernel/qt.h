@@ -115,6 +115,9 @@ struct qt_cmd {
 
 	/* optional: QIRD payload sink, called with qt_chan.lock held */
 	void (*on_payload)(struct qt_cmd *cmd, const u8 *data, size_t len);
+	/* transparent mode: a "CONNECT" final hands the line to @raw_id */
+	bool			enter_raw;
+	int			raw_id;
 	/* optional: called once done, process context, no lock held */
 	qt_cmd_done_t		on_done;
 	void			*priv;
@@ -131,6 +134,10 @@ struct qt_chan {
 	struct delayed_work	timeout_work;
 	struct work_struct	tx_work;
 	struct at_parser	parser;
+	/* transparent mode: every byte is one connection's (qt_modem.raw) */
+	bool			raw;
+	const u8		*refeed;	/* after leaving it: tokenize these */
+	size_t			refeed_len;
 	/* a direct-push payload being parsed: its connectID (-1: none) */
 	int			push_id;
 	unsigned int		push_len;
@@ -312,6 +319,32 @@ struct qt_ctx_cfg {
 
 struct qt_ping;
 
+/*
+ * Transparent mode (transparent.c): one connectID owns the line. The
+ * fields are protected by conn_lock, but for held[]/held_len (chan->lock
+ * and conn_lock: the parser's) and txbuf/plus_until (the engine's own).
+ */
+enum qt_raw_state {
+	QT_RAW_DATA,		/* bytes flow */
+	QT_RAW_ESCAPING,	/* "+++" written to leave: waiting for OK */
+	QT_RAW_PROBING,		/* "+++" written to check a NO CARRIER */
+};
+
+struct qt_raw {
+	int			id;		/* connectID owning the line, -1 */
+	enum qt_raw_state	state;
+	bool			left;		/* OK came: command mode again */
+	bool			suspect;	/* held[] is a whole NO CARRIER */
+	unsigned int		held_pending;	/* held_len, for the engine */
+	unsigned long		last_rx;
+	unsigned long		escape_at;	/* when "+++" went out */
+	unsigned long		last_tx;	/* the last byte written to the tty */
+	u8			held[16];	/* a tail that may be NO CARRIER/OK */
+	unsigned int		held_len;
+	unsigned long		plus_until;	/* '+' pacing, see qt_raw_tx() */
+	u8			txbuf[QT_OUT_MAX];
+};
+
 /* A consistent copy of what a modem reports (/proc, netlink). */
 struct qt_modem_info {
 	enum qt_modem_state	state;
@@ -379,6 +412,7 @@ struct qt_modem {
 	u8			ctx_open_failures[QT_MAX_CTX + 1];
 	struct list_head	bound;		/* bound sockets, by bind_node */
 	char			ctx_ip[QT_MAX_CTX + 1][48];
+	struct qt_raw		raw;
 	struct delayed_work	data_work;	/* the connection engine */
 	bool			data_dead;	/* detached: the engine stops */
 };
@@ -402,6 +436,10 @@ int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout);
 void qt_chan_set_push(struct qt_modem *modem, int id, bool on);
+int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len);
+unsigned int qt_chan_raw_room(struct qt_modem *modem);
+void qt_chan_raw_leave_locked(struct qt_modem *modem, const u8 *rest, size_t len);
+void qt_chan_raw_off(struct qt_modem *modem);
 void qt_chan_set_push_locked(struct qt_modem *modem, int id, bool on);
 int qt_chan_simple(struct qt_modem *modem, unsigned int timeout_ms,
 		   const char *fmt, ...) __printf(3, 4);
@@ -441,6 +479,10 @@ int qt_errno_of_module_error(int code);
 int qt_conn_last_error(struct qt_modem *modem);
 int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
 struct sk_buff *qt_conn_push_alloc(const struct at_token *tok);
+unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, unsigned int max,
+			char *dest, size_t dest_len);
+void qt_tx_consume(struct qt_sock *qs, unsigned int n);
+void qt_conn_set_mode(struct qt_sock *qs, int id, int mode, int err);
 void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,
 		      struct sk_buff *skb);
 bool qt_modem_is_ready(struct qt_modem *modem);
@@ -500,6 +542,32 @@ int qt_serve_open(struct sock *sk, long timeo);
 void qt_listener_close_queue(struct list_head *queue);
 struct qt_sock *qt_child_new(struct qt_sock *lqs, int id, const char *peer,
 			     u16 peer_port);
+
+/* What the connection engine does next for one slot. */
+enum qt_op {
+	QT_OP_NONE, QT_OP_OPEN, QT_OP_READ, QT_OP_SEND, QT_OP_CLOSE, QT_OP_ACK,
+	QT_OP_MODE, QT_OP_RAW_TX, QT_OP_RAW_ESCAPE, QT_OP_RAW_AFTER, QT_OP_RAW_FLUSH,
+};
+
+/* The engine's next wake-up: the earlier of @next and @when (jiffies). */
+static inline void qt_next_deadline(unsigned long *next, unsigned long when)
+{
+	if (time_before(when, *next))
+		*next = when;
+}
+
+/* transparent.c */
+void qt_raw_init(struct qt_modem *modem);
+void qt_raw_entered(struct qt_modem *modem, int id);
+void qt_raw_rx(struct qt_modem *modem, const u8 *data, size_t len);
+void qt_raw_tx_done(struct qt_modem *modem, unsigned int n);
+bool qt_raw_busy(struct qt_modem *modem, int id);
+enum qt_op qt_raw_next_op(struct qt_modem *modem, struct qt_sock *qs,
+			  unsigned long *next);
+void qt_raw_tx(struct qt_modem *modem, struct qt_sock *qs);
+void qt_raw_escape(struct qt_modem *modem, struct qt_sock *qs);
+void qt_raw_flush(struct qt_modem *modem);
+void qt_raw_after(struct qt_modem *modem, struct qt_sock *qs, int id);
 
 /* genl.c: the control family, events, ping */
 int qt_genl_register(void);

@@ -184,6 +184,12 @@ int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
 
 	if (!qt_modem_is_ready(modem))
 		return -ENETDOWN;
+	/* A transparent connection owns the line: no command can go. */
+	if (qt_raw_busy(modem, -1))
+		return -EBUSY;
+	if (qs->mode == QT_MODE_TRANSPARENT &&
+	    (svc == QT_SVC_TCP_LISTENER || svc == QT_SVC_UDP_SERVICE))
+		return -EOPNOTSUPP;
 	qs->service = svc;
 	id = qt_reserve_slot(modem, qs, ctx);
 	if (id < 0)
@@ -461,8 +467,6 @@ static int qt_sock_set_mode(struct sock *sk, int mode)
 
 	if (mode < QT_MODE_BUFFER || mode > QT_MODE_TRANSPARENT)
 		return -EINVAL;
-	if (mode == QT_MODE_TRANSPARENT)
-		return -EOPNOTSUPP;	/* not implemented yet: README */
 
 	lock_sock(sk);
 	switch (sk->sk_state) {
@@ -477,6 +481,11 @@ static int qt_sock_set_mode(struct sock *sk, int mode)
 	case TCP_ESTABLISHED:
 		if (mode == qs->mode)
 			break;
+		/* The module has no transparent listener or UDP service. */
+		if (mode == QT_MODE_TRANSPARENT && qs->service == QT_SVC_UDP_SERVICE) {
+			err = -EOPNOTSUPP;
+			break;
+		}
 		qs->mode_wanted = mode;
 		qt_conn_kick(qs->modem);
 		timeo = sock_sndtimeo(sk, false);
