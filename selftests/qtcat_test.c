@@ -388,7 +388,8 @@ TEST_F_TIMEOUT(qtcat, client_sink_quit, 150)
 	ASSERT_LT(0, self->peer);
 	modem_up(_metadata, &self->env, NULL, false);
 	ASSERT_EQ(0, write_pattern(self->in, 0x65, n));
-	ASSERT_TRUE(qn_wait_port(qn_is_listening, port, 5000))
+	/* socat starts slowly on the debug kernel */
+	ASSERT_TRUE(qn_wait_port(qn_is_listening, port, 20000))
 		TH_LOG("socat does not listen on %d", port);
 
 	snprintf(port_s, sizeof(port_s), "%d", port);
