@@ -584,6 +584,52 @@ TEST_F_TIMEOUT(ctl, context, 60)
 
 /* ---- timeouts ---- */
 
+/* ---- monitor helpers ---- */
+
+static void monitor_start(struct __test_metadata *_metadata, FIXTURE_DATA(ctl) *self, int i,
+			  const char *const *args)
+{
+	self->mon[i] = qt_prog_spawn(QTCTL_BIN, QT_AS_ROOT, self->mon_out[i], self->mon_err[i],
+				     args);
+	ASSERT_LT(0, self->mon[i]);
+}
+
+/* Does monitor i's output have @n lines containing @needle (within @ms)? */
+static bool monitor_saw(FIXTURE_DATA(ctl) *self, int i, const char *needle, int n, int ms)
+{
+	int64_t end = qn_now_ms() + ms;
+
+	for (;;) {
+		char *out = qt_read_text(self->mon_out[i]), *p = out;
+		int c = 0;
+
+		while ((p = strstr(p, needle))) {
+			c++;
+			p++;
+		}
+		free(out);
+		if (c >= n || qn_now_ms() >= end)
+			return c >= n;
+		qn_sleep_ms(50);
+	}
+}
+
+/*
+ * The context loss, sent until every monitor has seen it (so they are
+ * listening; a monitor may see a few); true once each has.
+ */
+static bool monitors_sync(struct __test_metadata *_metadata, FIXTURE_DATA(ctl) *self, int n)
+{
+	int tries, i, seen = 0;
+
+	for (tries = 0; tries < 40 && seen < n; tries++) {
+		ctl(_metadata, &self->e, "urc pdpdeact 1");
+		for (i = 0, seen = 0; i < n; i++)
+			seen += monitor_saw(self, i, "ctx_lost", 1, 300);
+	}
+	return seen == n;
+}
+
 TEST_F_TIMEOUT(ctl, timeout, 60)
 {
 	static const struct want tmo[] = {
@@ -609,8 +655,14 @@ TEST_F_TIMEOUT(ctl, timeout, 60)
 	expect_values(_metadata, NULL, qj_get(qj_at(json_out(_metadata, self), 0), "timeouts_ms"),
 		      tmo, N(tmo));
 
-	/* The limit applies: a command the modem answers in 3 s fails after 1 s. */
+	/*
+	 * The limit applies: a command the modem answers in 3 s fails after
+	 * 1 s, and (the notes' rule) the module that did not answer in time
+	 * is restarted: an event with the reason and no back-off.
+	 */
 	ASSERT_EQ(0, QTCTL("timeout", self->idx, "default", "1"));
+	monitor_start(_metadata, self, 0, (const char *const[]){ "monitor", NULL });
+	ASSERT_TRUE(monitors_sync(_metadata, self, 1));
 	ctl(_metadata, &self->e, "delay 3000");
 	t0 = qn_now_ms();
 	QTCTL("at", self->idx, "AT");
@@ -619,6 +671,18 @@ TEST_F_TIMEOUT(ctl, timeout, 60)
 	expect_refused(_metadata, self, "at with a 1 s limit", ETIMEDOUT, 0);
 	EXPECT_LE(900, dt);
 	EXPECT_GT(2900, dt);
+	EXPECT_TRUE(monitor_saw(self, 0, "restart name=", 1, 10000));
+	EXPECT_TRUE(monitor_saw(self, 0, "reason=\"a command got no answer in time\"", 1, 1000));
+	EXPECT_TRUE(monitor_saw(self, 0, "backoff_ms=0", 1, 1000));
+	EXPECT_TRUE(monitor_saw(self, 0, "modem_down", 1, 10000));
+	ASSERT_EQ(0, QTCTL("timeout", self->idx, "default", "60"));
+	ASSERT_EQ(0, qt_wait_state(self->e.sim.slave, "ready", 60, self->e.line, LINE))
+		TH_LOG("%s", self->e.line);
+	EXPECT_TRUE(monitor_saw(self, 0, "modem_up", 1, 5000));
+	EXPECT_EQ(1, nfield(self->e.line, "restarts")) TH_LOG("%s", self->e.line);
+	free(self->o);
+	self->o = qt_read_text(self->mon_out[0]);
+	TH_LOG("events: %s", self->o);
 
 	QTCTL("timeout", "9999", "qiact", "10");
 	expect_refused(_metadata, self, "timeout 9999", ENODEV, 0);
@@ -1010,50 +1074,6 @@ TEST_F_TIMEOUT(ctl, ping, 90)
 }
 
 /* ---- monitor ---- */
-
-static void monitor_start(struct __test_metadata *_metadata, FIXTURE_DATA(ctl) *self, int i,
-			  const char *const *args)
-{
-	self->mon[i] = qt_prog_spawn(QTCTL_BIN, QT_AS_ROOT, self->mon_out[i], self->mon_err[i],
-				     args);
-	ASSERT_LT(0, self->mon[i]);
-}
-
-/* Does monitor i's output have @n lines containing @needle (within @ms)? */
-static bool monitor_saw(FIXTURE_DATA(ctl) *self, int i, const char *needle, int n, int ms)
-{
-	int64_t end = qn_now_ms() + ms;
-
-	for (;;) {
-		char *out = qt_read_text(self->mon_out[i]), *p = out;
-		int c = 0;
-
-		while ((p = strstr(p, needle))) {
-			c++;
-			p++;
-		}
-		free(out);
-		if (c >= n || qn_now_ms() >= end)
-			return c >= n;
-		qn_sleep_ms(50);
-	}
-}
-
-/*
- * The context loss, sent until every monitor has seen it (so they are
- * listening; a monitor may see a few); true once each has.
- */
-static bool monitors_sync(struct __test_metadata *_metadata, FIXTURE_DATA(ctl) *self, int n)
-{
-	int tries, i, seen = 0;
-
-	for (tries = 0; tries < 40 && seen < n; tries++) {
-		ctl(_metadata, &self->e, "urc pdpdeact 1");
-		for (i = 0, seen = 0; i < n; i++)
-			seen += monitor_saw(self, i, "ctx_lost", 1, 300);
-	}
-	return seen == n;
-}
 
 /* The events of a monitor's output, checked line by line; their names in @ev. */
 static int monitor_events(struct __test_metadata *_metadata, FIXTURE_DATA(ctl) *self,
