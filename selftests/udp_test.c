@@ -565,6 +565,48 @@ TEST_F_TIMEOUT(udp, nonblocking_and_poll, 60)
 }
 
 /*
+ * Over a slow link the send queue fills: POLLOUT must then mean that a
+ * whole datagram of any size is taken, never a send that fails with
+ * EAGAIN (which would make a poll loop spin), and a full queue must not
+ * poll writable.
+ */
+TEST_F_TIMEOUT(udp, pollout_means_room, 90)
+{
+	static const char *const slow[] = { "--baud", "9600", NULL };
+	unsigned char d[DGRAM_MAX];
+	int pport = 0, c, sndbuf = 8192, sent = 0, spins = 0, r;
+	int64_t end;
+	short ev;
+
+	modem_up(_metadata, &self->e, slow, false);
+	peer(_metadata, &self->e, &pport);	/* where the datagrams go */
+	c = udp_client(_metadata, &self->e, pport);
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+	memset(d, 0x5a, sizeof(d));
+	/* Fill it: non-blocking sends until EAGAIN. */
+	while ((r = send(c, d, DGRAM_MAX, MSG_DONTWAIT)) == DGRAM_MAX)
+		sent++;
+	ASSERT_EQ(-1, r);
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_LT(0, sent);
+	ev = poll1(c, POLLOUT, 0);
+	EXPECT_EQ(0, ev & POLLOUT) TH_LOG("full queue polls writable");
+	/* For 3 s: every POLLOUT is followed by a send that succeeds. */
+	end = qn_now_ms() + 3000;
+	while (qn_now_ms() < end) {
+		ev = poll1(c, POLLOUT, 200);
+		if (!(ev & POLLOUT))
+			continue;
+		r = send(c, d, DGRAM_MAX, MSG_DONTWAIT);
+		if (r < 0 && errno == EAGAIN)
+			spins++;
+		else
+			EXPECT_EQ(DGRAM_MAX, r) TH_LOG("%s", strerror(errno));
+	}
+	EXPECT_EQ(0, spins) TH_LOG("POLLOUT then EAGAIN %d times", spins);
+}
+
+/*
  * A non-blocking connect: EINPROGRESS (a second connect: EISCONN), then
  * POLLOUT and a working client; a module error shows in SO_ERROR.
  */
