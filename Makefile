@@ -22,7 +22,7 @@ MODULE_SRC := Kbuild $(wildcard kernel/*.[ch]) $(wildcard uapi/linux/*.h)
 export TOP
 
 .PHONY: all module userspace deps harness debug-kernel debug-module check demo \
-	check-host check-stock check-debug selftests clean help
+	check-host check-stock check-debug selftests clean help bench
 
 all: module userspace
 
@@ -65,6 +65,11 @@ check: deps
 demo: deps
 	@$(MAKE) -s all
 	@scripts/demo
+
+# Benchmark (issue #10): AF_QUECTEL vs PPP over qtsim's link model in the
+# stock-kernel VM; results in build/bench/ (scripts/bench --help).
+bench: deps
+	@scripts/bench
 
 check-host: deps
 	@scripts/check host

@@ -377,6 +377,37 @@ void qt_chan_raw_off(struct qt_modem *modem)
 	qt_chan_unlock(&modem->chan);
 }
 
+/*
+ * Has everything written reached the other end of the line? Our buffer
+ * and the driver's are empty (a UART drains them at the line rate), and
+ * the tty's write room has not changed for @settle_ms (a pty's peer reads
+ * at its link's pace, which shows as room coming back; the buffer the pty
+ * keeps makes the room's full value unknown). The escape's guard time
+ * counts from then. Process context.
+ */
+bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms)
+{
+	struct qt_chan *chan = &modem->chan;
+	struct tty_struct *tty = modem->tty;
+	unsigned long now = jiffies;
+	unsigned int room;
+	bool drained = false;
+
+	mutex_lock(&chan->lock);
+	if (chan->dead || chan->out_off != chan->out_len || tty_chars_in_buffer(tty)) {
+		chan->room_changed = now;
+	} else {
+		room = tty_write_room(tty);
+		if (room != chan->room_last) {
+			chan->room_last = room;
+			chan->room_changed = now;
+		}
+		drained = time_after_eq(now, chan->room_changed + msecs_to_jiffies(settle_ms));
+	}
+	mutex_unlock(&chan->lock);
+	return drained;
+}
+
 /* Room in the output buffer for transparent data. Process context. */
 unsigned int qt_chan_raw_room(struct qt_modem *modem)
 {

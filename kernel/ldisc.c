@@ -75,6 +75,12 @@ static void qt_ldisc_receive_buf(struct tty_struct *tty,
 
 	if (modem && count > 0)
 		qt_chan_rx(modem, cp, count);
+	/*
+	 * Everything was taken. A pty keeps TTY_THROTTLED set so that this
+	 * wakes the writer on the other side (the simulator), which may be
+	 * waiting for room; on other ttys it is a no-op (as ppp_async does).
+	 */
+	tty_unthrottle(tty);
 }
 
 /*

@@ -137,6 +137,8 @@ struct qt_chan {
 	/* transparent mode: every byte is one connection's (qt_modem.raw) */
 	bool			raw;
 	const u8		*refeed;	/* after leaving it: tokenize these */
+	unsigned int		room_last;	/* the tty's write room, and */
+	unsigned long		room_changed;	/* when it last changed */
 	size_t			refeed_len;
 	/* a direct-push payload being parsed: its connectID (-1: none) */
 	int			push_id;
@@ -438,6 +440,7 @@ int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout);
 void qt_chan_set_push(struct qt_modem *modem, int id, bool on);
 int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len);
 unsigned int qt_chan_raw_room(struct qt_modem *modem);
+bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms);
 void qt_chan_raw_leave_locked(struct qt_modem *modem, const u8 *rest, size_t len);
 void qt_chan_raw_off(struct qt_modem *modem);
 void qt_chan_set_push_locked(struct qt_modem *modem, int id, bool on);

@@ -27,6 +27,8 @@
 #define QT_ESCAPE_WAIT_MS	3000	/* for the OK, after the second guard */
 #define QT_SUSPECT_MS		1000	/* NO CARRIER and then nothing */
 #define QT_HOLD_MS		20	/* a start of one and then nothing */
+#define QT_DRAIN_POLL_MS	50	/* is the output at the module yet? */
+#define QT_DRAIN_SETTLE_MS	200	/* the tty's room steady this long */
 
 static const char qt_no_carrier[] = "\r\nNO CARRIER\r\n";
 static const char qt_ok[] = "\r\nOK\r\n";
@@ -195,7 +197,7 @@ enum qt_op qt_raw_next_op(struct qt_modem *modem, struct qt_sock *qs,
 	enum qt_raw_state state;
 	bool left, suspect, leave;
 	unsigned long last_rx, escape_at, last_tx;
-	unsigned int held;
+	unsigned int held, room;
 
 	spin_lock(&modem->conn_lock);
 	state = raw->state;
@@ -239,14 +241,28 @@ enum qt_op qt_raw_next_op(struct qt_modem *modem, struct qt_sock *qs,
 			qt_next_deadline(next, raw->plus_until);
 			return QT_OP_NONE;
 		}
-		/* A full output buffer: the transmit work kicks when it drains. */
-		return qt_chan_raw_room(modem) ? QT_OP_RAW_TX : QT_OP_NONE;
+		/*
+		 * Room for a good part, or for all: else the transmit work
+		 * kicks when the tty took more (no spinning on a slow line).
+		 */
+		room = qt_chan_raw_room(modem);
+		return room >= min(qs->tx_queued, QT_OUT_MAX / 2U) ? QT_OP_RAW_TX : QT_OP_NONE;
 	}
 	if (!leave)
 		return QT_OP_NONE;
-	/* The escape needs the line silent for the guard time first. */
+	/*
+	 * The escape needs the line silent for the guard time: counted from
+	 * when the module has had every byte, not from when we wrote it.
+	 */
+	if (!qt_chan_out_drained(modem, QT_DRAIN_SETTLE_MS)) {
+		spin_lock(&modem->conn_lock);
+		raw->last_tx = now;
+		spin_unlock(&modem->conn_lock);
+		qt_next_deadline(next, now + msecs_to_jiffies(QT_DRAIN_POLL_MS));
+		return QT_OP_NONE;
+	}
 	at = last_tx + msecs_to_jiffies(QT_GUARD_MS + QT_GUARD_SLACK_MS);
-	if (time_before(now, at) || qt_chan_raw_room(modem) < QT_OUT_MAX) {
+	if (time_before(now, at)) {
 		qt_next_deadline(next, at);
 		return QT_OP_NONE;
 	}

@@ -562,6 +562,39 @@ static inline void expect_recv_eagain(struct __test_metadata *_metadata, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/* ---- access modes (SOL_QUECTEL, QT_ACCESS_MODE, QT_RX_DROPPED) ---- */
+
+/* setsockopt(QT_ACCESS_MODE): 0 or -errno. */
+static inline int qt_set_mode(int fd, int mode)
+{
+	return setsockopt(fd, SOL_QUECTEL, QT_ACCESS_MODE, &mode, sizeof(mode)) ? -errno : 0;
+}
+
+/* getsockopt(QT_ACCESS_MODE): the mode in force, or -errno - 1000. */
+static inline int qt_get_mode(int fd)
+{
+	return sockopt_int(fd, SOL_QUECTEL, QT_ACCESS_MODE);
+}
+
+/* QT_RX_DROPPED (a __u64), or -errno. */
+static inline int64_t qt_rx_dropped(int fd)
+{
+	uint64_t v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_QUECTEL, QT_RX_DROPPED, &v, &len))
+		return -errno;
+	return len == sizeof(v) ? (int64_t)v : -EMSGSIZE;
+}
+
+/* SO_RCVBUFFORCE of at least bytes (asserts): a receiver nothing pushed can overflow. */
+static inline void qt_big_rcvbuf(struct __test_metadata *_metadata, int fd, int bytes)
+{
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		TH_LOG("SO_RCVBUFFORCE: %s", strerror(errno));
+	EXPECT_LE(bytes, sockopt_int(fd, SOL_SOCKET, SO_RCVBUF));
+}
+
 /* ---- data ---- */
 
 /* Send pattern bytes [off, off + n) completely on a blocking socket. */
