@@ -311,7 +311,7 @@ static void expect_wire_clean(struct __test_metadata *_metadata, FIXTURE_DATA(ct
 /* ---- the command line ---- */
 
 /* Bad command lines: status 2 and a hint, nothing on stdout. */
-TEST_F(ctl, usage)
+TEST_F_TIMEOUT(ctl, usage, 120)
 {
 	static const char *const bad[][10] = {
 		{ NULL },
