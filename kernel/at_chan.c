@@ -19,6 +19,7 @@ const unsigned int qt_default_timeout_ms[QT_TMO_NR] = {
 	[QT_TMO_QICLOSE]	= 10000,
 	[QT_TMO_QIDEACT]	= 40000,
 	[QT_TMO_CFUN]		= 15000,
+	[QT_TMO_CGATT]		= 180000,
 };
 
 static const struct {
@@ -30,6 +31,16 @@ static const struct {
 	{ "AT+QICLOSE=", QT_TMO_QICLOSE },
 	{ "AT+QIDEACT=", QT_TMO_QIDEACT },
 	{ "AT+CFUN=", QT_TMO_CFUN },
+	{ "AT+CGATT=", QT_TMO_CGATT },
+};
+
+/* The legacy dialect's context commands take no argument. */
+static const struct {
+	const char *line;
+	enum qt_tmo tmo;
+} qt_tmo_lines[] = {
+	{ "AT+QIACT", QT_TMO_QIACT },
+	{ "AT+QIDEACT", QT_TMO_QIDEACT },
 };
 
 /* Which timeout class a command line belongs to. Any context. */
@@ -37,6 +48,9 @@ enum qt_tmo qt_cmd_timeout_class(const char *line)
 {
 	unsigned int i;
 
+	for (i = 0; i < ARRAY_SIZE(qt_tmo_lines); i++)
+		if (!strcmp(line, qt_tmo_lines[i].line))
+			return qt_tmo_lines[i].tmo;
 	for (i = 0; i < ARRAY_SIZE(qt_tmo_prefixes); i++)
 		if (!strncmp(line, qt_tmo_prefixes[i].prefix,
 			     strlen(qt_tmo_prefixes[i].prefix)))
@@ -67,6 +81,7 @@ static __printf(2, 0) struct qt_cmd *qt_cmd_valloc(gfp_t gfp, const char *fmt,
 	INIT_LIST_HEAD(&cmd->node);
 	init_completion(&cmd->completion);
 	cmd->line_len = len;
+	cmd->result_id = -1;
 	return cmd;
 }
 
@@ -295,8 +310,21 @@ static enum qt_final qt_final_of(const struct at_token *tok)
 	case AT_TOK_NO_CARRIER:	return QT_FINAL_NO_CARRIER;
 	case AT_TOK_CLOSE_OK:	return QT_FINAL_CLOSE_OK;
 	case AT_TOK_DEACT_OK:	return QT_FINAL_DEACT_OK;
+	case AT_TOK_ALREADY_CONNECT:	return QT_FINAL_ALREADY_CONNECT;
+	case AT_TOK_CONNECT_FAIL:	return QT_FINAL_CONNECT_FAIL;
 	default:		return QT_FINAL_NONE;
 	}
+}
+
+/*
+ * A legacy "ALREADY CONNECT" or "CONNECT FAIL" that ends @cmd, an
+ * AT+QIOPEN still waiting for its first answer (in multi-connection mode
+ * these results carry the index it named). chan->lock held.
+ */
+static bool qt_legacy_ends_open(const struct qt_cmd *cmd, const struct at_token *tok)
+{
+	return cmd && cmd->result_id >= 0 && tok->kind != AT_TOK_CONNECT_OK &&
+	       (tok->id == cmd->result_id || tok->id < 0);
 }
 
 /* Forget a direct-push payload the parser abandoned. chan->lock held. */
@@ -446,6 +474,9 @@ int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len)
 	return n;
 }
 
+static void qt_chan_complete(struct qt_modem *modem, struct qt_cmd *cmd,
+			     enum qt_final final, int code);
+
 /* Parser token callback: chan->lock held (qt_chan_rx). */
 static void qt_chan_token(void *ctx, const struct at_token *tok)
 {
@@ -492,21 +523,49 @@ static void qt_chan_token(void *ctx, const struct at_token *tok)
 		}
 		qt_modem_urc(modem, tok);
 		return;
+	case AT_TOK_CONNECT_OK:
+	case AT_TOK_CONNECT_FAIL:
+	case AT_TOK_ALREADY_CONNECT:
+		/* Legacy: the end of an AT+QIOPEN, or a connection's news. */
+		if (qt_legacy_ends_open(cmd, tok))
+			break;
+		qt_legacy_result(modem, tok);
+		return;
 	default:
-		break;
-	}
-
-	if (!(tok->flags & AT_TOKF_FINAL)) {
-		/* Information lines and the legacy non-final results. */
-		if (cmd)
-			qt_cmd_add_line(cmd, tok);
+		if (tok->flags & AT_TOKF_FINAL)
+			break;
+		/* Information lines. */
+		if (!cmd)
+			return;
+		qt_cmd_add_line(cmd, tok);
+		if ((cmd->info_final && tok->kind == AT_TOK_INFO) ||
+		    (cmd->ok_seen && !strncmp(tok->text, cmd->end_prefix,
+					      strlen(cmd->end_prefix))))
+			qt_chan_complete(modem, cmd, QT_FINAL_OK, -1);
 		return;
 	}
 
 	if (!cmd)
 		return;		/* a final nobody waits for (late, after a timeout) */
-	cmd->final = qt_final_of(tok);
-	cmd->code = tok->code;
+	if (cmd->end_prefix && tok->kind == AT_TOK_OK && !cmd->ok_seen) {
+		cmd->ok_seen = true;	/* the answer follows the OK */
+		return;
+	}
+	qt_chan_complete(modem, cmd, qt_final_of(tok), tok->code);
+}
+
+/*
+ * The in-flight command @cmd is answered: @final (and error @code) ends
+ * it, and the next command may go. chan->lock held (parser callback).
+ */
+static void qt_chan_complete(struct qt_modem *modem, struct qt_cmd *cmd,
+			     enum qt_final final, int code)
+{
+	struct qt_chan *chan = &modem->chan;
+
+	lockdep_assert_held(&chan->lock);
+	cmd->final = final;
+	cmd->code = code;
 	chan->inflight = NULL;
 	chan->prompt_wait = false;
 	spin_lock(&modem->state_lock);

@@ -154,6 +154,7 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 	spin_lock(&modem->conn_lock);
 	switch (tok->urc) {
 	case AT_URC_RECV:
+	case AT_URC_QIRDI:		/* legacy: data waits on index id */
 	case AT_URC_CLOSED:
 	case AT_URC_QIOPEN:
 		if (id < 0 || id >= QT_MAX_CONNS)
@@ -161,7 +162,7 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 		slot = &modem->slots[id];
 		if (slot->state == QT_SLOT_FREE)
 			break;
-		if (tok->urc == AT_URC_RECV)
+		if (tok->urc == AT_URC_RECV || tok->urc == AT_URC_QIRDI)
 			slot->rx_urc = true;
 		else if (tok->urc == AT_URC_CLOSED)
 			slot->closed_urc = true;
@@ -173,7 +174,8 @@ void qt_conn_urc(struct qt_modem *modem, const struct at_token *tok)
 		qt_conn_incoming(modem, tok);
 		break;
 	case AT_URC_PDPDEACT:
-		ctx = tok->id;
+		/* Legacy "+PDP DEACT": the foreground context, our 1. */
+		ctx = tok->id < 0 && qt_legacy(modem) ? 1 : tok->id;
 		if (ctx < 1 || ctx > QT_MAX_CTX)
 			break;
 		lost_ctx = ctx;
@@ -303,6 +305,8 @@ int qt_conn_last_error(struct qt_modem *modem)
 	const char *args;
 	int code, err = -EIO;
 
+	if (qt_legacy(modem))
+		return -EIO;	/* no AT+QIGETERROR: ERROR is all it says */
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIGETERROR");
 	if (!cmd)
 		return -ENOMEM;
@@ -348,6 +352,15 @@ static const char *const qt_service_names[] = {
 	[QT_SVC_UDP_SERVICE]	= "UDP SERVICE",
 };
 
+/* AT+QICLOSE for connectID @id (legacy: as CONNECT FAIL requires). Worker. */
+static void qt_conn_close(struct qt_modem *modem, int id, bool connect_failed)
+{
+	if (qt_legacy(modem))
+		qt_legacy_close(modem, id, connect_failed);
+	else
+		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
+}
+
 static bool qt_service_is_server(enum qt_service svc)
 {
 	return svc == QT_SVC_TCP_LISTENER || svc == QT_SVC_UDP_SERVICE;
@@ -374,6 +387,16 @@ static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 	err = qt_ctx_ensure(modem, ctx);
 	if (err)
 		goto failed;
+
+	if (qt_legacy(modem)) {
+		spin_lock(&modem->conn_lock);
+		slot->sent = true;
+		spin_unlock(&modem->conn_lock);
+		err = qt_legacy_open(modem, id, svc == QT_SVC_UDP, host, port);
+		if (err)
+			goto failed;
+		goto opening;
+	}
 
 	/* Pushed data may follow +QIOPEN at once: the parser knows first. */
 	qt_chan_set_push(modem, id, mode == QT_MODE_DIRECT_PUSH);
@@ -402,6 +425,7 @@ static void qt_conn_open(struct qt_modem *modem, struct qt_sock *qs, int id,
 	if (err)
 		goto failed;
 
+opening:
 	spin_lock(&modem->conn_lock);
 	if (slot->state == QT_SLOT_RESERVED) {
 		slot->state = QT_SLOT_OPENING;
@@ -576,7 +600,9 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	skb = alloc_skb(QT_READ_MAX, GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;
-	if (qt_service_is_dgram(svc))
+	if (qt_legacy(modem))
+		cmd = qt_legacy_read_cmd(id);
+	else if (qt_service_is_dgram(svc))
 		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d", id);
 	else
 		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d,%d", id, QT_READ_MAX);
@@ -587,7 +613,9 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	cmd->priv = skb;
 	cmd->on_payload = qt_sink_payload;
 	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final == QT_FINAL_OK)
+	if (!err && cmd->final == QT_FINAL_OK && qt_legacy(modem))
+		n = qt_legacy_read_len(cmd, skb->len);
+	else if (!err && cmd->final == QT_FINAL_OK)
 		n = qt_read_result(cmd, skb, svc == QT_SVC_UDP_SERVICE);
 	qt_cmd_put(cmd);
 	if (err) {
@@ -681,12 +709,19 @@ void qt_tx_consume(struct qt_sock *qs, unsigned int n)
 static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
 	struct sock *sk = &qs->sk;
+	unsigned int n, room = QT_SEND_MAX;
 	u32 acked, unacked;
 	struct qt_cmd *cmd;
 	char dest[64];
-	unsigned int n;
 	u8 *buf;
 	int err;
+
+	/* Legacy: the unacknowledged bytes stay under the note's 3000. */
+	if (qt_legacy(modem)) {
+		err = qt_legacy_send_room(modem, qs, id, &room);
+		if (err || !room)
+			return err;
+	}
 
 	/*
 	 * After SEND FAIL the module's buffer was full: send again only once
@@ -706,7 +741,7 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 	if (!buf)
 		return -ENOMEM;
 	lock_sock(sk);
-	n = qt_tx_peek(qs, buf, QT_SEND_MAX, dest, sizeof(dest));
+	n = qt_tx_peek(qs, buf, room, dest, sizeof(dest));
 	release_sock(sk);
 	if (!n) {
 		kfree(buf);
@@ -724,6 +759,7 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 	if (!err && cmd->final == QT_FINAL_SEND_OK) {
 		lock_sock(sk);
 		qt_tx_consume(qs, n);
+		qt_legacy_sent(qs, n);
 		release_sock(sk);
 	} else if (!err && cmd->final == QT_FINAL_SEND_FAIL) {
 		/* The module's buffer is full: retry later, backing off. */
@@ -753,6 +789,8 @@ int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked)
 	const char *args;
 	int a, u, err;
 
+	if (qt_legacy(modem))
+		return qt_legacy_query_acks(modem, id, acked, unacked);
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,0", id);
 	if (!cmd)
 		return -ENOMEM;
@@ -946,7 +984,7 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 		default:
 			break;
 		}
-		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
+		qt_conn_close(modem, id, snap.connect_failed);
 		qt_slot_release(modem, id);
 		return true;
 	}
@@ -986,7 +1024,7 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 			 * at once (a server's is the one it asked for).
 			 */
 			if (!qt_service_is_server(qs->service) &&
-			    qs->mode != QT_MODE_TRANSPARENT) {
+			    qs->mode != QT_MODE_TRANSPARENT && !qt_legacy(modem)) {
 				release_sock(sk);
 				qt_conn_fetch_local_port(modem, qs, id);
 				lock_sock(sk);
@@ -1124,7 +1162,7 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 		qt_conn_switch_mode(modem, qs, id);
 		break;
 	case QT_OP_CLOSE:
-		qt_chan_simple(modem, 0, "AT+QICLOSE=%d", id);
+		qt_conn_close(modem, id, snap.connect_failed);
 		lock_sock(sk);
 		if (sk->sk_state != TCP_CLOSE_WAIT)
 			qt_sock_set_closed(qs, 0);

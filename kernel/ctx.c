@@ -56,6 +56,9 @@ static int qt_ctx_query(struct qt_modem *modem)
 	struct qt_cmd *cmd;
 	int err;
 
+	if (qt_legacy(modem))
+		return qt_legacy_ctx_query(modem);
+
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIACT?");
 	if (!cmd)
 		return -ENOMEM;
@@ -116,6 +119,8 @@ static int qt_ctx_activate(struct qt_modem *modem, int ctx, bool user)
 {
 	int err;
 
+	if (qt_legacy(modem))
+		return qt_legacy_ctx_activate(modem, user);
 	/* A refused AT+QICSGP leaves the module's own configuration. */
 	err = qt_ctx_configure(modem, ctx);
 	if (err == -ENODEV || err == -ECONNRESET || err == -EINVAL)
@@ -161,7 +166,8 @@ static int qt_ctx_deactivate(struct qt_modem *modem, int ctx, bool user)
 {
 	int err;
 
-	err = qt_ctx_cmd(modem, user, "AT+QIDEACT=%d", ctx);
+	/* The legacy set has one context and names none. */
+	err = qt_ctx_cmd(modem, user, qt_legacy(modem) ? "AT+QIDEACT" : "AT+QIDEACT=%d", ctx);
 	if (!err) {
 		modem->deact_failures = 0;
 		qt_ctx_fail_sockets(modem, ctx, -ENETDOWN);
@@ -238,8 +244,12 @@ int qt_ctx_set(struct qt_modem *modem, int ctx, const struct qt_ctx_cfg *cfg)
 	struct qt_cmd *cmd;
 	int err;
 
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QICSGP=%d,%u,\"%s\",\"%s\",\"%s\",%u",
-			   ctx, cfg->type, cfg->apn, cfg->user, cfg->pass, cfg->auth);
+	if (qt_legacy(modem))	/* the foreground context; no type, no auth */
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QICSGP=1,\"%s\",\"%s\",\"%s\"",
+				   cfg->apn, cfg->user, cfg->pass);
+	else
+		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QICSGP=%d,%u,\"%s\",\"%s\",\"%s\",%u",
+				   ctx, cfg->type, cfg->apn, cfg->user, cfg->pass, cfg->auth);
 	if (!cmd)
 		return -ENOMEM;
 	mutex_lock(&modem->ctx_lock);

@@ -269,7 +269,7 @@ static int qt_fill_modem(struct sk_buff *skb, struct qt_modem *modem,
 	if (nla_put_u32(skb, QT_A_MODEM, modem->index) ||
 	    nla_put_string(skb, QT_A_MODEM_NAME, modem->name) ||
 	    nla_put_string(skb, QT_A_MODEM_TTY, modem->tty_name) ||
-	    nla_put_string(skb, QT_A_MODEM_DIALECT, "modern") ||
+	    nla_put_string(skb, QT_A_MODEM_DIALECT, qt_dialect_name(modem)) ||
 	    nla_put_string(skb, QT_A_MODEM_STATE, qt_modem_state_name(in.state)) ||
 	    nla_put_string(skb, QT_A_MODEM_MODEL, in.model) ||
 	    nla_put_string(skb, QT_A_MODEM_REVISION, in.revision) ||
@@ -332,6 +332,16 @@ static int qt_genl_modem_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 /* ---- contexts ---------------------------------------------------------- */
 
+/* A legacy modem has one context, our 1 (its foreground context). */
+static int qt_legacy_ctx_check(struct qt_modem *modem, int ctx,
+			       struct netlink_ext_ack *extack)
+{
+	if (!qt_legacy(modem) || ctx == 1)
+		return 0;
+	NL_SET_ERR_MSG(extack, "a legacy (GSM) modem has context 1 only");
+	return -EINVAL;
+}
+
 static int qt_genl_ctx_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -376,7 +386,13 @@ static int qt_genl_ctx_set(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(modem);
 		goto out_wipe;
 	}
-	err = qt_ctx_set(modem, nla_get_u8(a[QT_A_CTX_ID]), &cfg);
+	err = qt_legacy_ctx_check(modem, nla_get_u8(a[QT_A_CTX_ID]), info->extack);
+	if (!err && qt_legacy(modem) && cfg.type != QT_CTX_IPV4) {
+		NL_SET_ERR_MSG(info->extack, "a legacy (GSM) modem has IPv4 contexts only");
+		err = -EOPNOTSUPP;
+	}
+	if (!err)
+		err = qt_ctx_set(modem, nla_get_u8(a[QT_A_CTX_ID]), &cfg);
 	qt_modem_put(modem);
 out_wipe:
 	memzero_explicit(&cfg, sizeof(cfg));
@@ -394,9 +410,10 @@ static int qt_genl_ctx_updown(struct sk_buff *skb, struct genl_info *info)
 	modem = qt_genl_ready_modem(info);
 	if (IS_ERR(modem))
 		return PTR_ERR(modem);
-	if (info->genlhdr->cmd == QT_CMD_CTX_UP)
+	err = qt_legacy_ctx_check(modem, ctx, info->extack);
+	if (!err && info->genlhdr->cmd == QT_CMD_CTX_UP)
 		err = qt_ctx_up(modem, ctx);
-	else
+	else if (!err)
 		err = qt_ctx_down(modem, ctx, true);
 	qt_modem_put(modem);
 	return err;
@@ -424,6 +441,10 @@ static int qt_genl_timeout_set(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(modem))
 		return PTR_ERR(modem);
 	WRITE_ONCE(modem->cmd_timeout_ms[i], nla_get_u32(info->attrs[QT_A_TIMEOUT_MS]));
+	/* A dialect chosen later keeps it. */
+	spin_lock(&modem->state_lock);
+	modem->tmo_user |= BIT(i);
+	spin_unlock(&modem->state_lock);
 	qt_modem_put(modem);
 	return 0;
 }
@@ -439,6 +460,9 @@ static const char *const qt_at_refused[] = {
 	"+QISEND", "+QISENDEX", "+QISWTMD", "+QIOPEN", "+QICLOSE", "+QIRD",
 	"+QIMODE", "+QISDE", "+QIACT", "+QIDEACT", "+QPING", "+QICFG",
 	"+QURCCFG", "+CMEE", "+CMGS", "+CMGW", "+CFUN", "+IPR",
+	/* the legacy set's own */
+	"+QIMUX", "+QINDI", "+QIHEAD", "+QISHOWRA", "+QISHOWPT", "+QIFGCNT",
+	"+QIREGAPP", "+QILOCIP", "+QIDNSIP", "+QITCFG", "+QISTAT",
 };
 
 /* "AT+QISEND=<id>,0", the acknowledgement query: the one form allowed. */
@@ -738,6 +762,11 @@ static int qt_genl_ping(struct sk_buff *skb, struct genl_info *info)
 	modem = qt_genl_ready_modem(info);
 	if (IS_ERR(modem))
 		return PTR_ERR(modem);
+	if (qt_legacy(modem)) {
+		NL_SET_ERR_MSG(info->extack, "the legacy command set has no AT+QPING");
+		err = -EOPNOTSUPP;
+		goto out_modem;
+	}
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p) {
 		err = -ENOMEM;

@@ -8,6 +8,8 @@
 #include <linux/moduleparam.h>
 #include <linux/quectel.h>
 #include <linux/socket.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/tty.h>
 #include <linux/workqueue.h>
 
@@ -26,6 +28,39 @@ MODULE_PARM_DESC(apn, "APN for PDP contexts the module activates (empty: the net
 int qt_default_context = 1;
 module_param_named(context, qt_default_context, int, 0444);
 MODULE_PARM_DESC(context, "PDP context of sockets that name none (1..16, default 1)");
+
+/*
+ * The command set of modems brought up from now on: "auto" (from the
+ * model ATI reports), "modern" or "legacy". Writable, so a modem can be
+ * forced by setting it before attaching (or restarting) that modem.
+ */
+int qt_dialect_forced = QT_DIALECT_AUTO;
+static const char *const qt_dialect_words[] = {
+	[QT_DIALECT_AUTO] = "auto", [QT_DIALECT_MODERN + 1] = "modern",
+	[QT_DIALECT_LEGACY + 1] = "legacy",
+};
+
+static int qt_dialect_param_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(qt_dialect_words, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(qt_dialect_forced, i);
+	return 0;
+}
+
+static int qt_dialect_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", qt_dialect_words[READ_ONCE(qt_dialect_forced)]);
+}
+
+static const struct kernel_param_ops qt_dialect_param_ops = {
+	.set = qt_dialect_param_set,
+	.get = qt_dialect_param_get,
+};
+module_param_cb(dialect, &qt_dialect_param_ops, NULL, 0644);
+MODULE_PARM_DESC(dialect, "command set: auto (from the model), modern or legacy");
 
 int qt_family = AF_QUECTEL;
 module_param_named(family, qt_family, int, 0444);

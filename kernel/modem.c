@@ -25,6 +25,8 @@ static DEFINE_IDA(qt_modem_ida);
 #define QT_SIM_WAIT_MS		20000
 #define QT_CREG_WAIT_MS		90000
 #define QT_PSREG_WAIT_MS	60000
+#define QT_LEGACY_SIM_WAIT_MS	10000
+#define QT_LEGACY_CREG_WAIT_MS	30000
 #define QT_RDY_WAIT_MS		30000
 
 static const char * const qt_state_names[QT_STATE_NR] = {
@@ -204,7 +206,10 @@ static void qt_modem_identify(struct qt_modem *modem)
 			if (!strncmp(line, "Revision: ", 10))
 				strscpy(modem->revision, line + 10,
 					sizeof(modem->revision));
-			else if (strcmp(line, "Quectel") && *line)
+			else if (!strncmp(line, "Quectel_", 8) && strcmp(line, "Quectel_Ltd"))
+				/* M-series: "Quectel_Ltd", "Quectel_M95" */
+				strscpy(modem->model, line + 8, sizeof(modem->model));
+			else if (strcmp(line, "Quectel") && strcmp(line, "Quectel_Ltd") && *line)
 				strscpy(modem->model, line, sizeof(modem->model));
 		}
 		spin_unlock(&modem->state_lock);
@@ -239,6 +244,7 @@ static int qt_modem_bringup(struct qt_modem *modem)
 	unsigned long end;
 	char args[64];
 	int err = -ETIMEDOUT, i;
+	bool legacy;
 
 	qt_modem_set_state(modem, QT_STATE_SYNC);
 	for (i = 0; i < QT_SYNC_TRIES; i++) {
@@ -269,9 +275,17 @@ static int qt_modem_bringup(struct qt_modem *modem)
 	if (err == -ENODEV || err == -ECONNRESET)
 		return err;
 	qt_modem_identify(modem);
+	qt_dialect_choose(modem);
+	legacy = qt_legacy(modem);
+	if (legacy) {
+		err = qt_legacy_fix_rate(modem);
+		if (err == -ENODEV || err == -ECONNRESET)
+			return err;
+	}
 
+	/* The legacy note: SIM within 10 s, CS registration within 30 s. */
 	qt_modem_set_state(modem, QT_STATE_SIM);
-	end = jiffies + msecs_to_jiffies(QT_SIM_WAIT_MS);
+	end = jiffies + msecs_to_jiffies(legacy ? QT_LEGACY_SIM_WAIT_MS : QT_SIM_WAIT_MS);
 	for (;;) {
 		err = qt_modem_query(modem, "AT+CPIN?", "+CPIN:", args, sizeof(args));
 		if (err == -ENODEV || err == -ECONNRESET)
@@ -279,25 +293,35 @@ static int qt_modem_bringup(struct qt_modem *modem)
 		if (!err && !strcmp(args, "READY"))
 			break;
 		if (time_after(jiffies, end))
-			return qt_modem_fail(modem, "SIM not ready in 20 s", -ETIMEDOUT);
+			return qt_modem_fail(modem, legacy ? "SIM not ready in 10 s" :
+					     "SIM not ready in 20 s", -ETIMEDOUT);
 		if (qt_modem_sleep(modem, QT_POLL_MS))
 			return -ENODEV;
 	}
 
 	qt_modem_set_state(modem, QT_STATE_CREG);
-	err = qt_modem_wait_reg(modem, "AT+CREG?", "+CREG:", QT_CREG_WAIT_MS);
+	err = qt_modem_wait_reg(modem, "AT+CREG?", "+CREG:",
+				legacy ? QT_LEGACY_CREG_WAIT_MS : QT_CREG_WAIT_MS);
 	if (err)
-		return qt_modem_fail(modem, "not registered (CREG) in 90 s", err);
+		return qt_modem_fail(modem, legacy ? "not registered (CREG) in 30 s" :
+				     "not registered (CREG) in 90 s", err);
 
 	/* Packet-switched registration: wait up to 60 s, then go on anyway. */
 	qt_modem_set_state(modem, QT_STATE_PSREG);
 	end = jiffies + msecs_to_jiffies(QT_PSREG_WAIT_MS);
 	err = qt_modem_wait_reg(modem, "AT+CGREG?", "+CGREG:", QT_PSREG_WAIT_MS);
-	if (err && err != -ENODEV && err != -ECONNRESET && time_before(jiffies, end))
+	if (!legacy && err && err != -ENODEV && err != -ECONNRESET &&
+	    time_before(jiffies, end))
 		err = qt_modem_wait_reg(modem, "AT+CEREG?", "+CEREG:",
 					jiffies_to_msecs(end - jiffies));
 	if (err == -ENODEV || err == -ECONNRESET)
 		return err;
+	if (legacy) {
+		/* GPRS attach, then the TCP/IP stack's settings. */
+		err = qt_legacy_bringup(modem);
+		if (err)
+			return qt_modem_fail(modem, "legacy TCP/IP setup failed", err);
+	}
 	return 0;
 }
 

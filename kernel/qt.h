@@ -87,6 +87,8 @@ enum qt_final {
 	QT_FINAL_NO_CARRIER,
 	QT_FINAL_CLOSE_OK,
 	QT_FINAL_DEACT_OK,
+	QT_FINAL_ALREADY_CONNECT,	/* legacy AT+QIOPEN */
+	QT_FINAL_CONNECT_FAIL,		/* legacy AT+QIOPEN */
 };
 
 struct qt_cmd;
@@ -115,6 +117,17 @@ struct qt_cmd {
 
 	/* optional: QIRD payload sink, called with qt_chan.lock held */
 	void (*on_payload)(struct qt_cmd *cmd, const u8 *data, size_t len);
+	/*
+	 * Legacy dialect. result_id >= 0: "[<id>, ]ALREADY CONNECT" and
+	 * "CONNECT FAIL" of that index end this AT+QIOPEN. info_final: the
+	 * first information line ends it (AT+QILOCIP answers the address
+	 * alone). end_prefix: OK comes first, the command ends with the line
+	 * starting with this (AT+QISTAT prints its state after the OK).
+	 */
+	int			result_id;
+	bool			info_final;
+	bool			ok_seen;
+	const char		*end_prefix;
 	/* transparent mode: a "CONNECT" final hands the line to @raw_id */
 	bool			enter_raw;
 	int			raw_id;
@@ -156,6 +169,7 @@ enum qt_tmo {
 	QT_TMO_QICLOSE,		/* 10 s */
 	QT_TMO_QIDEACT,		/* 40 s */
 	QT_TMO_CFUN,		/* AT+CFUN: 15 s */
+	QT_TMO_CGATT,		/* AT+CGATT=1: 180 s (legacy note) */
 	QT_TMO_NR
 };
 
@@ -204,6 +218,8 @@ struct qt_slot {
 	 * not leaked.
 	 */
 	bool			in_collision;
+	/* legacy: CONNECT FAIL; AT+QISTAT tells what to close (the note) */
+	bool			connect_failed;
 	int			ctx;
 	unsigned long		deadline;	/* OPENING: the +QIOPEN limit */
 	int			open_err;	/* +QIOPEN <err>, -1 none yet */
@@ -255,6 +271,10 @@ struct qt_sock {
 	unsigned long		next_ack_check;	/* SO_KEEPALIVE */
 	u32			last_acked;
 	unsigned int		ack_stalls;
+	/* legacy flow control (AT+QISACK): see legacy.c */
+	u32			lg_unacked;	/* the module's, plus sent since */
+	unsigned int		lg_poll_ms;	/* 0: not waiting for acks */
+	unsigned int		lg_stalls;	/* 5 s polls without progress */
 };
 
 /*
@@ -361,6 +381,14 @@ struct qt_modem_info {
 	int			rssi, ber, reg;
 };
 
+/* The command set a modem speaks (legacy.c). */
+enum qt_dialect {
+	QT_DIALECT_MODERN,	/* EC2x/BG9x/RG50xQ: spec/001 */
+	QT_DIALECT_LEGACY,	/* GSM M-series: spec/000 */
+};
+
+#define QT_LEGACY_CONNS		6	/* AT+QIMUX=1: indexes 0..5 */
+
 struct qt_modem {
 	struct kref		kref;
 	struct list_head	node;		/* on the modem list */
@@ -394,6 +422,10 @@ struct qt_modem {
 	struct delayed_work	bringup_work;	/* bring-up, restart, back-off */
 	/* per-command timeouts, from the vendor notes unless overridden */
 	unsigned int		cmd_timeout_ms[QT_TMO_NR];
+	u32			tmo_user;	/* bit n: class n set by netlink */
+	/* chosen at bring-up from the model, or forced (dialect parameter) */
+	enum qt_dialect		dialect;
+	unsigned int		qiact_failures;	/* legacy: AT+QIACT in a row */
 
 	/* PDP contexts (ctx.c): serializes their commands; deact_failures */
 	struct mutex		ctx_lock;
@@ -424,6 +456,9 @@ extern int qt_ldisc_num;
 extern int qt_family;
 extern char *qt_apn;
 extern int qt_default_context;
+/* qt_dialect_forced: QT_DIALECT_AUTO, or an enum qt_dialect plus one */
+#define QT_DIALECT_AUTO		0
+extern int qt_dialect_forced;
 extern struct workqueue_struct *qt_wq;
 
 /* at_chan.c */
@@ -491,6 +526,34 @@ void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,
 bool qt_modem_is_ready(struct qt_modem *modem);
 void qt_sock_set_closed(struct qt_sock *qs, int err);
 void qt_sock_wake(struct sock *sk);
+
+/* legacy.c: the M-series dialect */
+static inline bool qt_legacy(const struct qt_modem *modem)
+{
+	return READ_ONCE(modem->dialect) == QT_DIALECT_LEGACY;
+}
+
+static inline int qt_max_conns(const struct qt_modem *modem)
+{
+	return qt_legacy(modem) ? QT_LEGACY_CONNS : QT_MAX_CONNS;
+}
+
+void qt_dialect_choose(struct qt_modem *modem);
+const char *qt_dialect_name(const struct qt_modem *modem);
+int qt_legacy_fix_rate(struct qt_modem *modem);
+int qt_legacy_bringup(struct qt_modem *modem);
+int qt_legacy_ctx_query(struct qt_modem *modem);
+int qt_legacy_ctx_activate(struct qt_modem *modem, bool user);
+int qt_legacy_open(struct qt_modem *modem, int id, bool udp, const char *host,
+		   u16 port);
+struct qt_cmd *qt_legacy_read_cmd(int id);
+int qt_legacy_read_len(const struct qt_cmd *cmd, unsigned int got);
+int qt_legacy_send_room(struct qt_modem *modem, struct qt_sock *qs, int id,
+			unsigned int *room);
+void qt_legacy_sent(struct qt_sock *qs, unsigned int n);
+int qt_legacy_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
+void qt_legacy_close(struct qt_modem *modem, int id, bool connect_failed);
+void qt_legacy_result(struct qt_modem *modem, const struct at_token *tok);
 
 /* ldisc.c */
 int qt_ldisc_register(void);

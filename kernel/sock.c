@@ -121,10 +121,10 @@ int qt_parse_addr(const struct sockaddr *uaddr, int len, struct qt_addr *addr,
 /* Take a free connectID for @qs. Socket lock held. */
 static int qt_reserve_slot(struct qt_modem *modem, struct qt_sock *qs, int ctx)
 {
-	int id;
+	int id, max = qt_max_conns(modem);
 
 	spin_lock(&modem->conn_lock);
-	for (id = 0; id < QT_MAX_CONNS; id++) {
+	for (id = 0; id < max; id++) {
 		struct qt_slot *slot = &modem->slots[id];
 
 		if (slot->state != QT_SLOT_FREE)
@@ -137,7 +137,7 @@ static int qt_reserve_slot(struct qt_modem *modem, struct qt_sock *qs, int ctx)
 		break;
 	}
 	spin_unlock(&modem->conn_lock);
-	return id < QT_MAX_CONNS ? id : -EADDRNOTAVAIL;
+	return id < max ? id : -EADDRNOTAVAIL;
 }
 
 /*
@@ -190,6 +190,15 @@ int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
 	if (qs->mode == QT_MODE_TRANSPARENT &&
 	    (svc == QT_SVC_TCP_LISTENER || svc == QT_SVC_UDP_SERVICE))
 		return -EOPNOTSUPP;
+	/*
+	 * The legacy set (docs/SOCKETS.md, "Dialects"): clients in buffer
+	 * mode on the one foreground context.
+	 */
+	if (qt_legacy(modem) && (svc == QT_SVC_TCP_LISTENER ||
+				 svc == QT_SVC_UDP_SERVICE || qs->mode != QT_MODE_BUFFER))
+		return -EOPNOTSUPP;
+	if (qt_legacy(modem) && ctx != 1)
+		return -EINVAL;
 	qs->service = svc;
 	id = qt_reserve_slot(modem, qs, ctx);
 	if (id < 0)
@@ -200,6 +209,10 @@ int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
 	qs->peer_closed = false;
 	qs->sendfail_ms = 0;
 	qs->ack_stalls = 0;
+	qs->last_acked = 0;
+	qs->lg_unacked = 0;
+	qs->lg_poll_ms = 0;
+	qs->lg_stalls = 0;
 	WRITE_ONCE(sk->sk_err, 0);
 	sk->sk_shutdown = 0;
 	sk->sk_state = TCP_SYN_SENT;
@@ -482,7 +495,9 @@ static int qt_sock_set_mode(struct sock *sk, int mode)
 		if (mode == qs->mode)
 			break;
 		/* The module has no transparent listener or UDP service. */
-		if (mode == QT_MODE_TRANSPARENT && qs->service == QT_SVC_UDP_SERVICE) {
+		if ((mode == QT_MODE_TRANSPARENT && qs->service == QT_SVC_UDP_SERVICE) ||
+		    qt_legacy(qs->modem)) {
+			/* (The legacy set runs its connections in buffer mode.) */
 			err = -EOPNOTSUPP;
 			break;
 		}
