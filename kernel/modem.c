@@ -693,8 +693,9 @@ int qt_modems_show(struct seq_file *seq, struct net *net)
 		if (!net_eq(read_pnet(&modem->net), net))
 			continue;
 		qt_modem_snapshot(modem, &in);
-		seq_printf(seq, "%s tty=%s state=%s model=%s revision=%s imei=%s",
+		seq_printf(seq, "%s tty=%s state=%s dialect=%s model=%s revision=%s imei=%s",
 			   modem->name, modem->tty_name, qt_modem_state_name(in.state),
+			   qt_dialect_name(modem),
 			   *in.model ? in.model : "-", *in.revision ? in.revision : "-",
 			   *in.imei ? in.imei : "-");
 		seq_printf(seq, " rx_bytes=%llu tx_bytes=%llu commands=%llu timeouts=%llu urcs=%llu",

@@ -501,6 +501,11 @@ static int qt_sock_set_mode(struct sock *sk, int mode)
 			err = -EOPNOTSUPP;
 			break;
 		}
+		/* One connection owns the line at a time: refused at once. */
+		if (mode == QT_MODE_TRANSPARENT && qt_raw_busy(qs->modem, qs->id)) {
+			err = -EBUSY;
+			break;
+		}
 		qs->mode_wanted = mode;
 		qt_conn_kick(qs->modem);
 		timeo = sock_sndtimeo(sk, false);

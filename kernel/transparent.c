@@ -49,6 +49,8 @@ void qt_raw_entered(struct qt_modem *modem, int id)
 	raw->left = false;
 	raw->suspect = false;
 	raw->last_tx = jiffies;
+	/* Nothing of an earlier connection's tail may stay held. */
+	raw->held_pending = 0;
 	spin_unlock(&modem->conn_lock);
 	raw->held_len = 0;
 	qt_conn_kick(modem);
@@ -178,6 +180,8 @@ void qt_raw_flush(struct qt_modem *modem)
 			skb_put_data(skb, raw->held, raw->held_len);
 		raw->held_len = 0;
 		raw->held_pending = 0;
+	} else if (!raw->held_len) {
+		raw->held_pending = 0;	/* taken meanwhile: nothing to flush */
 	}
 	spin_unlock(&modem->conn_lock);
 	mutex_unlock(&modem->chan.lock);
@@ -383,6 +387,7 @@ void qt_raw_after(struct qt_modem *modem, struct qt_sock *qs, int id)
 	spin_lock(&modem->conn_lock);
 	raw->id = -1;
 	raw->held_len = 0;
+	raw->held_pending = 0;
 	spin_unlock(&modem->conn_lock);
 
 	lock_sock(&qs->sk);

@@ -376,23 +376,30 @@ static inline int connect_many(struct qt_env *e, int *fds, int n, int port,
 }
 
 /*
- * All NCONN connectIDs of the modem are free again (within ms): NCONN
- * new client sockets connect to the echo server, then close.
+ * All nconn connectIDs of the modem (NCONN for the modern set) are free
+ * again (within ms): nconn new client sockets connect to the echo server,
+ * then close.
  */
-static inline void all_ids_free(struct __test_metadata *_metadata, struct qt_env *e, int ms)
+static inline void all_n_ids_free(struct __test_metadata *_metadata, struct qt_env *e,
+				  int nconn, int ms)
 {
 	int fds[NCONN], i, n, err;
 
 	if (!e->echo.pid) {
 		ASSERT_EQ(0, qn_echo_start(&e->echo));
 	}
-	for (i = 0; i < NCONN; i++)
+	for (i = 0; i < nconn; i++)
 		fds[i] = qsock(_metadata, e, 0);
-	n = connect_many(e, fds, NCONN, e->echo.port, qn_now_ms() + ms, &err);
-	EXPECT_EQ(NCONN, n) TH_LOG("only %d connectIDs came back; connect #%d: %s",
+	n = connect_many(e, fds, nconn, e->echo.port, qn_now_ms() + ms, &err);
+	EXPECT_EQ(nconn, n) TH_LOG("only %d connectIDs came back; connect #%d: %s",
 				   n, n, strerror(err));
-	for (i = 0; i < NCONN; i++)
+	for (i = 0; i < nconn; i++)
 		untrack_close(e, fds[i]);
+}
+
+static inline void all_ids_free(struct __test_metadata *_metadata, struct qt_env *e, int ms)
+{
+	all_n_ids_free(_metadata, e, NCONN, ms);
 }
 
 /* A loopback listener (tracked); rcvbuf > 0 makes a peer that fills fast. */
@@ -769,6 +776,41 @@ static inline void xfer_check(struct __test_metadata *_metadata, struct xfer *x,
 	EXPECT_EQ(x->len, x->rcvd.n) TH_LOG("socket %d: %llu of %zu bytes came back", i,
 					     (unsigned long long)x->rcvd.n, x->len);
 	EXPECT_EQ(x->sent.h, x->rcvd.h) TH_LOG("socket %d: echoed data differs", i);
+}
+
+/* The echo server saw exactly what transfer x sent. */
+static inline int echo_saw(struct qt_env *e, struct xfer *x)
+{
+	int i, n = __atomic_load_n(&e->echo.sh->accepted, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n; i++)
+		if (e->echo.sh->conn[i].in_bytes == x->sent.n &&
+		    e->echo.sh->conn[i].in_hash == x->sent.h)
+			return 1;
+	return 0;
+}
+
+/* One echo round trip of n pattern bytes on a connected socket. */
+static inline int echo_roundtrip(int fd, uint64_t seed, size_t n)
+{
+	if (send_pattern(fd, seed, 0, n, 0) != (ssize_t)n)
+		return -1;
+	return recv_pattern(fd, seed, 0, n);
+}
+
+/*
+ * Wait for one transfer through the echo server to finish, then check it
+ * both ways (our hash, and what the server saw) and free it.
+ */
+static inline void echo_finish(struct __test_metadata *_metadata, struct qt_env *e,
+			struct xfer *x, int64_t timeout_ms)
+{
+	ASSERT_EQ(0, xfer_wait(&x, 1, qn_now_ms() + timeout_ms))
+		TH_LOG("stuck: sent %llu, received %llu", (unsigned long long)x->sent.n,
+		       (unsigned long long)x->rcvd.n);
+	xfer_check(_metadata, x, 0);
+	EXPECT_TRUE(echo_saw(e, x)) TH_LOG("the server received other bytes");
+	free(x);
 }
 
 /* ---- a thread blocked in one call on one socket, and how it ended ---- */

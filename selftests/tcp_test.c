@@ -70,26 +70,6 @@ static size_t fill_refused(struct __test_metadata *_metadata, struct qt_env *e,
 	return queued;
 }
 
-/* The echo server saw exactly what transfer x sent. */
-static int echo_saw(struct qt_env *e, struct xfer *x)
-{
-	int i, n = __atomic_load_n(&e->echo.sh->accepted, __ATOMIC_ACQUIRE);
-
-	for (i = 0; i < n; i++)
-		if (e->echo.sh->conn[i].in_bytes == x->sent.n &&
-		    e->echo.sh->conn[i].in_hash == x->sent.h)
-			return 1;
-	return 0;
-}
-
-/* One echo round trip of n pattern bytes on a connected socket. */
-static int echo_roundtrip(int fd, uint64_t seed, size_t n)
-{
-	if (send_pattern(fd, seed, 0, n, 0) != (ssize_t)n)
-		return -1;
-	return recv_pattern(fd, seed, 0, n);
-}
-
 /* ---- the qtsim transcript ---- */
 TEST_F(tcp, unconnected_errors)
 {
@@ -448,21 +428,6 @@ TEST_F_TIMEOUT(tcp, names_and_eisconn, 60)
 	EXPECT_EQ(0, so_error(fd));
 	/* Still the same connection. */
 	EXPECT_EQ(0, echo_roundtrip(fd, 52, 100));
-}
-
-/*
- * Wait for one transfer through the echo server to finish, then check it
- * both ways (our hash, and what the server saw) and free it.
- */
-static void echo_finish(struct __test_metadata *_metadata, struct qt_env *e,
-			struct xfer *x, int64_t timeout_ms)
-{
-	ASSERT_EQ(0, xfer_wait(&x, 1, qn_now_ms() + timeout_ms))
-		TH_LOG("stuck: sent %llu, received %llu", (unsigned long long)x->sent.n,
-		       (unsigned long long)x->rcvd.n);
-	xfer_check(_metadata, x, 0);
-	EXPECT_TRUE(echo_saw(e, x)) TH_LOG("the server received other bytes");
-	free(x);
 }
 
 /*

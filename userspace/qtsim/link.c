@@ -313,16 +313,27 @@ int get_echo(void)
 	return echo_on;
 }
 
-static void leave_transparent(void)
+/*
+ * Command mode again. @first (may be NULL) says why, before the URCs held
+ * back while the port carried payload: the notes have the module leave
+ * transparent mode with its "OK" to "+++", so what it held follows it.
+ */
+static void leave_transparent_after(void (*first)(void))
 {
 	if (mode != M_TRANSPARENT)
 		return;
 	timer_stop(&esc_timer);
 	plus_n = 0;
 	mode = M_LINE;
-	/* URCs held back while the port carried payload come out now. */
+	if (first)
+		first();
 	out_raw(buf_data(&urc_held), urc_held.len);
 	buf_reset(&urc_held);
+}
+
+static void leave_transparent(void)
+{
+	leave_transparent_after(NULL);
 }
 
 void in_line(void)
@@ -527,8 +538,7 @@ static void esc_expired(void *arg)
 	if (mode != M_TRANSPARENT)
 		return;
 	if (n == 3) {
-		leave_transparent();
-		dialect->t_escape();
+		leave_transparent_after(dialect->t_escape);
 		return;
 	}
 	/* The three pluses did not come in time: they were payload. */
