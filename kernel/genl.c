@@ -58,6 +58,7 @@ static const char *const qt_tmo_names[QT_TMO_NR] = {
 	[QT_TMO_QICLOSE]	= "qiclose",
 	[QT_TMO_QIDEACT]	= "qideact",
 	[QT_TMO_CFUN]		= "cfun",
+	[QT_TMO_CGATT]		= "cgatt",
 };
 
 /* ---- events ---------------------------------------------------------- */

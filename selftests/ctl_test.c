@@ -411,6 +411,7 @@ TEST_F_TIMEOUT(ctl, show, 60)
 			{ "default", "60000", true }, { "qiact", "150000", true },
 			{ "qiopen", "150000", true }, { "qiclose", "10000", true },
 			{ "qideact", "40000", true }, { "cfun", "15000", true },
+			{ "cgatt", "180000", true },
 		};
 		char head[24];
 

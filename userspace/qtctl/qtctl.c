@@ -33,7 +33,7 @@
 #define TIMEOUT_MS_MAX	600000
 
 static const char *const timeout_cmds[] = {
-	"default", "qiact", "qiopen", "qiclose", "qideact", "cfun", NULL
+	"default", "qiact", "qiopen", "qiclose", "qideact", "cfun", "cgatt", NULL
 };
 
 static void usage(FILE *f)
@@ -52,7 +52,7 @@ static void usage(FILE *f)
 		"                            (4), SECONDS per echo 1..%d (4)\n"
 		"  at MODEM LINE             send one AT command line, print the answer\n"
 		"  timeout MODEM CMD SECONDS how long the kernel waits for CMD (default,\n"
-		"                            qiact, qiopen, qiclose, qideact, cfun):\n"
+		"                            qiact, qiopen, qiclose, qideact, cfun, cgatt):\n"
 		"                            0.1..600, fractions allowed\n"
 		"  sockets                   the AF_QUECTEL sockets (/proc/net/quectel)\n"
 		"  monitor [-c COUNT]        print events as they come (COUNT: then exit)\n"
