@@ -130,36 +130,6 @@ static const char *qt_legacy_line(const char *resp, const char *prefix)
 }
 
 /*
- * Run @line and keep the arguments of its first line starting with
- * @prefix in @buf. Returns 0, -EIO (refused), -ENOENT (no such line) or
- * the channel's error.
- */
-static int qt_legacy_query(struct qt_modem *modem, const char *line,
-			   const char *prefix, char *buf, size_t len)
-{
-	struct qt_cmd *cmd;
-	const char *args;
-	int err;
-
-	cmd = qt_cmd_alloc(GFP_KERNEL, "%s", line);
-	if (!cmd)
-		return -ENOMEM;
-	cmd->resp_prefix = prefix;
-	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final != QT_FINAL_OK)
-		err = -EIO;
-	if (!err) {
-		args = qt_legacy_line(cmd->resp, prefix);
-		if (args)
-			strscpy(buf, args, min_t(size_t, len, strcspn(args, "\n") + 1));
-		else
-			err = -ENOENT;
-	}
-	qt_cmd_put(cmd);
-	return err;
-}
-
-/*
  * The note's first step after the AT sync: fix the rate the module
  * auto-detected, and save it (AT+IPR=<rate>&W), so a power cycle does not
  * depend on auto-baud again. A refusal is logged, not fatal.
@@ -190,7 +160,7 @@ int qt_legacy_bringup(struct qt_modem *modem)
 	char args[32];
 	int err;
 
-	err = qt_legacy_query(modem, "AT+CGATT?", "+CGATT:", args, sizeof(args));
+	err = qt_modem_query(modem, "AT+CGATT?", "+CGATT:", args, sizeof(args));
 	if (err == -ENODEV || err == -ECONNRESET)
 		return err;
 	if (err || strcmp(args, "1")) {
@@ -509,7 +479,7 @@ int qt_legacy_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacke
 	int a, u, err;
 
 	snprintf(line, sizeof(line), "AT+QISACK=%d", id);
-	err = qt_legacy_query(modem, line, "+QISACK:", args, sizeof(args));
+	err = qt_modem_query(modem, line, "+QISACK:", args, sizeof(args));
 	if (err)
 		return err;
 	if (at_fields_split(args, strlen(args), f, ARRAY_SIZE(f)) != 3 ||

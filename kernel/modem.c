@@ -113,10 +113,12 @@ static int qt_modem_sleep(struct qt_modem *modem, unsigned int ms)
 
 /*
  * Run @line and copy the arguments of its first response line starting
- * with @prefix into @buf (at most @len bytes with the NUL). Bring-up work.
+ * with @prefix into @buf (at most @len bytes with the NUL). Process
+ * context; sleeps on the modem. Returns 0, -EIO (refused), -ENOENT (no
+ * such line) or the channel's error.
  */
-static int qt_modem_query(struct qt_modem *modem, const char *line,
-			  const char *prefix, char *buf, size_t len)
+int qt_modem_query(struct qt_modem *modem, const char *line,
+		   const char *prefix, char *buf, size_t len)
 {
 	struct qt_cmd *cmd;
 	const char *p, *args;

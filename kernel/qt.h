@@ -495,6 +495,8 @@ void qt_modem_request_restart(struct qt_modem *modem, const char *reason);
 void qt_modem_put(struct qt_modem *modem);
 struct qt_modem *qt_modem_get_by_index(struct net *net, int index);
 void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok);
+int qt_modem_query(struct qt_modem *modem, const char *line,
+		   const char *prefix, char *buf, size_t len);
 const char *qt_modem_state_name(enum qt_modem_state state);
 int qt_modems_show(struct seq_file *seq, struct net *net);
 
