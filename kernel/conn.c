@@ -630,6 +630,15 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 		kfree_skb(skb);
 		return -EIO;
 	}
+	/*
+	 * A stream read that got less than it asked for emptied the module's
+	 * buffer: the module announces the next data with a URC of its own
+	 * (the notes), so no read to find it empty is needed. That read
+	 * would hold the line for a round trip just when the program may
+	 * answer. A datagram read says nothing about the next datagram.
+	 */
+	if (n < QT_READ_MAX && !qt_service_is_dgram(svc))
+		qs->rx_pending = false;
 	if (n == 0) {
 		qs->rx_pending = false;
 		kfree_skb(skb);

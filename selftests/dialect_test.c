@@ -466,6 +466,34 @@ TEST_F_TIMEOUT(legacy, connect_timeout_closed, 60)
 }
 
 /*
+ * AT+QIACT refused three times in a row (the module lost its
+ * registration): each connect fails with ENETUNREACH, and the third
+ * restarts the module (the note); once registered again it serves.
+ */
+TEST_F_TIMEOUT(legacy, qiact_fails_thrice_restarts, 90)
+{
+	int i, fd;
+
+	legacy_up(_metadata, &self->e, NULL);
+	echo_up(_metadata, &self->e);
+	ctl(_metadata, &self->e, "creg 2");
+	for (i = 0; i < 3; i++) {
+		fd = try_connect(_metadata, &self->e, "127.0.0.1", self->e.echo.port);
+		EXPECT_EQ(-ENETUNREACH, fd) TH_LOG("connect %d: %s", i + 1, strerror(-fd));
+		if (i < 2) {
+			EXPECT_EQ(0, modem_field(&self->e, "restarts"));
+		}
+	}
+	EXPECT_EQ(3, log_count(&self->e, "> AT+QIACT\r"));
+	ctl(_metadata, &self->e, "creg 1");
+	EXPECT_EQ(1, modem_field_wait(&self->e, "restarts", 1, 10000));
+	EXPECT_LE(1, log_wait(&self->e, "> AT+CFUN=1,1\r", 1, 3000));
+	ASSERT_EQ(0, qt_wait_state(self->e.sim.slave, "ready", 40, self->e.line, LINE))
+		TH_LOG("modem: %s", self->e.line);
+	still_usable(_metadata, &self->e, 77);
+}
+
+/*
  * Check the transcript's sends against the acknowledgements: at every
  * AT+QISEND=<i>,<n>, the module's unacknowledged bytes (the last
  * +QISACK) plus what went since, plus n, stay within the note's 3000.

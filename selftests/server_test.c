@@ -292,7 +292,13 @@ TEST_F_TIMEOUT(server, backlog_overflow, 90)
 		cl[i] = client(_metadata, &self->e, port, &cport[i]);
 	seen = log_wait(&self->e, "+QIURC: \"incoming\",", 4, 10000);
 	ASSERT_EQ(4, seen) TH_LOG("the modem reported %d connections", seen);
-	over = modem_field_wait(&self->e, "accept_overflow", 2, 5000);
+	/*
+	 * Every connection handled before the first accept(): else one that
+	 * is still waiting for the engine (slow on the debug kernel) finds
+	 * the room that accept() made.
+	 */
+	over = modem_field_wait(&self->e, "accept_overflow", 2, 20000);
+	ASSERT_LE(2, over) TH_LOG("modem line: %s", self->e.line);
 	qn_sleep_ms(300);
 
 	ASSERT_EQ(0, fcntl(lfd, F_SETFL, O_NONBLOCK));
