@@ -484,10 +484,10 @@ TEST_F_TIMEOUT(legacy, qiact_fails_thrice_restarts, 90)
 			EXPECT_EQ(0, modem_field(&self->e, "restarts"));
 		}
 	}
-	EXPECT_EQ(3, log_count(&self->e, "> AT+QIACT\r"));
+	EXPECT_EQ(3, log_count(&self->e, "> AT+QIACT\\r"));
 	ctl(_metadata, &self->e, "creg 1");
 	EXPECT_EQ(1, modem_field_wait(&self->e, "restarts", 1, 10000));
-	EXPECT_LE(1, log_wait(&self->e, "> AT+CFUN=1,1\r", 1, 3000));
+	EXPECT_LE(1, log_wait(&self->e, "> AT+CFUN=1,1\\r", 1, 3000));
 	ASSERT_EQ(0, qt_wait_state(self->e.sim.slave, "ready", 40, self->e.line, LINE))
 		TH_LOG("modem: %s", self->e.line);
 	still_usable(_metadata, &self->e, 77);
