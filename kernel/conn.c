@@ -1211,6 +1211,7 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	struct qt_slot *slot = &modem->slots[id];
 	struct sk_buff_head pushed;
 	u64 pushed_dropped = 0;
+	unsigned int in_transit = 0;
 	struct qt_slot snap;
 	struct qt_sock *qs;
 	bool done;
@@ -1234,12 +1235,21 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	if (snap.state != QT_SLOT_INCOMING) {
 		skb_queue_splice_init(&modem->push_q[id], &pushed);
 		pushed_dropped = modem->push_dropped[id];
-		modem->push_bytes[id] = 0;
+		in_transit = modem->push_bytes[id];
 		modem->push_dropped[id] = 0;
 	}
 	spin_unlock(&modem->conn_lock);
 	done = qt_conn_service_slot(modem, id, qs, &snap, &pushed, pushed_dropped, next);
 	__skb_queue_purge(&pushed);
+	/*
+	 * Now in rx_queued (or discarded): only now may pushes count on
+	 * their room. A slot freed meanwhile has push_bytes 0 already.
+	 */
+	if (in_transit) {
+		spin_lock(&modem->conn_lock);
+		modem->push_bytes[id] -= min(in_transit, modem->push_bytes[id]);
+		spin_unlock(&modem->conn_lock);
+	}
 	return done;
 }
 

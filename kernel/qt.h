@@ -438,6 +438,11 @@ struct qt_modem {
 	struct qt_slot		slots[QT_MAX_CONNS];
 	/* direct push: data the parser took for a slot, until the engine runs */
 	struct sk_buff_head	push_q[QT_MAX_CONNS];
+	/*
+	 * Bytes in push_q plus those the engine took from it and has not yet
+	 * counted in the socket's rx_queued: the room check of a new push
+	 * must see them, or the receive queue outgrows SO_RCVBUF.
+	 */
 	unsigned int		push_bytes[QT_MAX_CONNS];
 	u64			push_dropped[QT_MAX_CONNS];
 	u32			ctx_active;	/* bit n: context n active */
