@@ -411,7 +411,9 @@ void qt_chan_raw_off(struct qt_modem *modem)
  * the tty's write room has not changed for @settle_ms (a pty's peer reads
  * at its link's pace, which shows as room coming back; the buffer the pty
  * keeps makes the room's full value unknown). The escape's guard time
- * counts from then. Process context.
+ * counts from then, plus qt_chan_unseen_ms(). A pty reader that stopped
+ * reading looks drained too: qtsim never stops while a line is
+ * transparent (it times the escape as bytes arrive). Process context.
  */
 bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms)
 {
@@ -434,6 +436,25 @@ bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms)
 	}
 	mutex_unlock(&chan->lock);
 	return drained;
+}
+
+/*
+ * How long bytes may stay on the way to the module after the tty's write
+ * room shows them gone. A pty hands them to its peer's line discipline,
+ * which holds up to N_TTY_BUF_SIZE that the room does not count and the
+ * peer (qtsim's UART model) takes at the line's rate; a serial driver's
+ * chars_in_buffer covers its buffer. Process context.
+ */
+unsigned int qt_chan_unseen_ms(struct qt_modem *modem)
+{
+	struct tty_struct *tty = modem->tty;
+	speed_t baud;
+
+	if (tty->driver->type != TTY_DRIVER_TYPE_PTY)
+		return 0;
+	baud = tty_get_baud_rate(tty) ?: 38400;
+	return min_t(u64, DIV_ROUND_UP_ULL((u64)N_TTY_BUF_SIZE * 10 * MSEC_PER_SEC, baud),
+		     QT_UNSEEN_MAX_MS);
 }
 
 /* Room in the output buffer for transparent data. Process context. */

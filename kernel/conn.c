@@ -949,6 +949,12 @@ static void qt_conn_accept(struct qt_modem *modem, int id, struct qt_sock *lqs,
 	}
 }
 
+/* Is a send command due for @qs? Socket lock held. */
+static bool qt_send_due(const struct qt_sock *qs)
+{
+	return qs->tx_queued && !qs->peer_closed && time_after_eq(jiffies, qs->next_send);
+}
+
 /*
  * The body of qt_conn_service() for a slot: @snap is what it recorded,
  * @pushed and @pushed_dropped what the module pushed. Takes the reference
@@ -1096,12 +1102,16 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 		if (qs->mode_wanted != qs->mode && !qs->close_wanted &&
 		    (qs->mode_wanted == QT_MODE_BUFFER || !qs->rx_pending)) {
 			op = QT_OP_MODE;
-		/* A released socket only flushes and closes: no more reads. */
+		/*
+		 * A released socket only flushes and closes: no more reads.
+		 * Reads and sends take turns: a peer that sends faster than
+		 * the line carries must not starve our sends (nor the reverse).
+		 */
 		} else if (qs->rx_pending && !qs->close_wanted &&
-		    qs->rx_queued + QT_READ_MAX <= READ_ONCE(sk->sk_rcvbuf)) {
+			   qs->rx_queued + QT_READ_MAX <= READ_ONCE(sk->sk_rcvbuf) &&
+			   !(qs->read_last && qt_send_due(qs))) {
 			op = QT_OP_READ;
-		} else if (qs->tx_queued && !qs->peer_closed &&
-			   time_after_eq(jiffies, qs->next_send)) {
+		} else if (qt_send_due(qs)) {
 			op = QT_OP_SEND;
 		} else if (qs->tx_queued && !qs->peer_closed) {
 			qt_next_deadline(next, qs->next_send);
@@ -1134,11 +1144,13 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 	default:
 		break;
 	}
-	release_sock(sk);
-
 	/* Another connection owns the line: no command until it leaves. */
 	if (qt_raw_busy(modem, id))
 		op = QT_OP_NONE;
+	if (op == QT_OP_READ || op == QT_OP_SEND)
+		qs->read_last = op == QT_OP_READ;
+	release_sock(sk);
+
 	err = 0;
 	switch (op) {
 	case QT_OP_NONE:

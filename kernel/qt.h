@@ -265,6 +265,7 @@ struct qt_sock {
 	bool			rx_pending;	/* the modem may hold data for us */
 	bool			peer_closed;	/* +QIURC "closed" seen */
 	bool			close_wanted;	/* released: flush, then close */
+	bool			read_last;	/* last command a read: send next */
 	unsigned int		sendfail_ms;	/* SEND FAIL back-off, 0 if none */
 	u32			fail_unacked;	/* module's unacked bytes at SEND FAIL */
 	unsigned long		next_send;	/* jiffies */
@@ -481,6 +482,8 @@ void qt_chan_set_push(struct qt_modem *modem, int id, bool on);
 int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len);
 unsigned int qt_chan_raw_room(struct qt_modem *modem);
 bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms);
+#define QT_UNSEEN_MAX_MS	2000
+unsigned int qt_chan_unseen_ms(struct qt_modem *modem);
 void qt_chan_raw_leave_locked(struct qt_modem *modem, const u8 *rest, size_t len);
 void qt_chan_raw_off(struct qt_modem *modem);
 void qt_chan_set_push_locked(struct qt_modem *modem, int id, bool on);

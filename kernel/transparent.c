@@ -265,7 +265,8 @@ enum qt_op qt_raw_next_op(struct qt_modem *modem, struct qt_sock *qs,
 		qt_next_deadline(next, now + msecs_to_jiffies(QT_DRAIN_POLL_MS));
 		return QT_OP_NONE;
 	}
-	at = last_tx + msecs_to_jiffies(QT_GUARD_MS + QT_GUARD_SLACK_MS);
+	at = last_tx + msecs_to_jiffies(QT_GUARD_MS + QT_GUARD_SLACK_MS +
+					qt_chan_unseen_ms(modem));
 	if (time_before(now, at)) {
 		qt_next_deadline(next, at);
 		return QT_OP_NONE;

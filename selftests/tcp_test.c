@@ -1212,6 +1212,111 @@ TEST_F_TIMEOUT(tcp, slow_reader, 90)
 	free(s);
 }
 
+/* A peer that sends its pattern until told to stop (or an error). */
+struct flood {
+	int fd;
+	volatile int stop;
+	uint64_t sent;
+	int err;
+	pthread_t th;
+};
+
+static void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	unsigned char buf[16 * KIB];
+
+	while (!f->stop) {
+		ssize_t r;
+
+		qn_pattern(0x5eed, f->sent, buf, sizeof(buf));
+		r = send(f->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			f->err = errno;
+			break;
+		}
+		f->sent += r;
+	}
+	return NULL;
+}
+
+/*
+ * A peer that sends faster than the module can be read while we upload:
+ * the module always holds data for us, and still our bytes must go out
+ * (reads and sends take turns). The upload completes while the flood
+ * goes on, and both streams arrive intact.
+ */
+TEST_F_TIMEOUT(tcp, flood_both_ways, 120)
+{
+	const size_t up = 128 * KIB;
+	struct timeval tmo = { .tv_sec = 1 };
+	struct qn_hash want, got, down;
+	unsigned char buf[16 * KIB];
+	int lfd, port, fd, p;
+	struct flood *f;
+	struct xfer *x;
+	int64_t end;
+
+	modem_up(_metadata, &self->e, NULL, false);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
+	ASSERT_EQ(0, setsockopt(p, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)));
+
+	f = calloc(1, sizeof(*f));
+	f->fd = p;
+	pthread_create(&f->th, NULL, flood_main, f);
+	/* Our reader takes everything at once, so the flood never pauses. */
+	x = calloc(1, sizeof(*x));
+	x->fd = fd;
+	x->len = SIZE_MAX;
+	pthread_create(&x->rx, NULL, xfer_rx, x);
+	/* Let the module's buffer fill before the upload starts. */
+	QN_WAIT_UNTIL(__atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED) > 64 * KIB, 20000, 10);
+	ASSERT_LT(64 * KIB, __atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED))
+		TH_LOG("the flood did not reach us");
+
+	ASSERT_EQ((ssize_t)up, send_pattern(fd, 0x0b1d, 0, up, 0));
+	qn_hash_init(&got);
+	end = qn_now_ms() + 60000;
+	while (got.n < up && qn_now_ms() < end) {
+		ssize_t r = recv(p, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r > 0)
+			qn_hash_add(&got, buf, r);
+		else if (r == 0 || errno != EAGAIN)
+			break;
+		else
+			qn_sleep_ms(10);
+	}
+	/* The flood was still going when the upload was through. */
+	EXPECT_EQ(0, f->err) TH_LOG("peer send: %s", strerror(f->err));
+	EXPECT_EQ(0, __atomic_load_n(&x->done, __ATOMIC_ACQUIRE))
+		TH_LOG("our reader stopped: %s", x->rx_err < 0 ? "EOF" : strerror(x->rx_err));
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+	qn_pattern_hash(0x0b1d, up, &want);
+	EXPECT_EQ((uint64_t)up, got.n) TH_LOG("the peer got %llu of %zu bytes while %llu came down",
+					      (unsigned long long)got.n, up,
+					      (unsigned long long)x->rcvd.n);
+	EXPECT_EQ(want.h, got.h);
+
+	/* The download, to its last byte, is the peer's pattern. */
+	shutdown(p, SHUT_WR);
+	end = qn_now_ms() + 60000;
+	QN_WAIT_UNTIL(__atomic_load_n(&x->done, __ATOMIC_ACQUIRE), end - qn_now_ms(), 20);
+	ASSERT_EQ(1, __atomic_load_n(&x->done, __ATOMIC_ACQUIRE)) TH_LOG("no EOF after the flood");
+	pthread_join(x->rx, NULL);
+	EXPECT_EQ(-1, x->rx_err) TH_LOG("recv: %s", strerror(x->rx_err));	/* EOF */
+	EXPECT_EQ(f->sent, x->rcvd.n);
+	qn_pattern_hash(0x5eed, f->sent, &down);
+	EXPECT_EQ(down.h, x->rcvd.h);
+	free(x);
+	free(f);
+}
+
 /* 12 connections per modem: the 13th gets EADDRNOTAVAIL until one closes. */
 TEST_F_TIMEOUT(tcp, thirteenth_eaddrnotavail, 60)
 {

@@ -9,10 +9,16 @@
  *
  * Input: read (paced by the same kind of bucket) into a small buffer and
  * consumed according to the input mode -- command lines with echo, the
- * payload after a "> " prompt, transparent bytes with "+++" escape
- * detection, or (auto-baud) nothing until the host's "AT". While a command is being processed (--latency, or a command
- * that answers later) input is not consumed, so it stays in the tty and
- * the host feels the same back-pressure a real module gives.
+ * payload after a "> " prompt, transparent bytes, or (auto-baud) nothing
+ * until the host's "AT". While a command is being processed (--latency,
+ * or a command that answers later) input is not consumed, so it stays in
+ * the tty and the host feels the same back-pressure a real module gives.
+ *
+ * Transparent mode is the exception: the "+++" escape is told from
+ * payload by the silence around it on the line, so the bytes are taken
+ * from the tty as they arrive (paced by --baud only) and timed then, not
+ * when the peer's socket has room for them. Held here, they go to the
+ * peer as it takes them; the escape takes effect after them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +33,7 @@
 #include "util.h"
 
 #define INBUF_MAX	4096
+#define TRANSPARENT_IN_MAX	(64u << 20)	/* payload waiting for the peer */
 #define LINE_MAX_BYTES	1024	/* longer command lines are answered ERROR */
 #define DATA_MAX_BYTES	65536
 
@@ -58,9 +65,10 @@ static int data_flags, data_overflow;
 /* auto-baud: the 'A' or 'a' that may start the host's "AT" */
 static unsigned char sync_a;
 
-/* transparent-mode escape detection */
+/* transparent-mode escape detection, on arrival */
 static int esc_enabled = 1;
-static int plus_n;
+static int plus_n;		/* pluses held back: maybe an escape */
+static int esc_done;		/* "+++" came: leave once inbuf is sent */
 static uint64_t plus_t0, last_in;
 
 /* transcript */
@@ -322,8 +330,12 @@ static void leave_transparent_after(void (*first)(void))
 {
 	if (mode != M_TRANSPARENT)
 		return;
+
 	timer_stop(&esc_timer);
 	plus_n = 0;
+	esc_done = 0;
+	/* Payload not sent yet: a module drops it with the call. */
+	buf_reset(&inbuf);
 	mode = M_LINE;
 	if (first)
 		first();
@@ -371,6 +383,7 @@ void in_transparent(int escape)
 	mode = M_TRANSPARENT;
 	esc_enabled = escape;
 	plus_n = 0;
+	esc_done = 0;
 	/* The guard time before "+++" counts from entering the mode. */
 	last_in = now_ms();
 }
@@ -525,9 +538,9 @@ static size_t feed_data(const unsigned char *p, size_t n)
 
 /*
  * "+++" leaves transparent mode only with a quiet guard time before the
- * first '+', all three within the guard time, and quiet after. Pluses that
- * might start an escape are held back and forwarded as payload as soon as
- * the pattern breaks.
+ * first '+', all three within the guard time, and quiet after, all timed
+ * as the bytes arrive. Pluses that might start an escape are held back
+ * and queued as payload as soon as the pattern breaks.
  */
 static void esc_expired(void *arg)
 {
@@ -537,56 +550,53 @@ static void esc_expired(void *arg)
 	plus_n = 0;
 	if (mode != M_TRANSPARENT)
 		return;
-	if (n == 3) {
-		leave_transparent_after(dialect->t_escape);
-		return;
-	}
-	/* The three pluses did not come in time: they were payload. */
-	dialect->t_data((const unsigned char *)"+++", n);
+	if (n == 3)
+		esc_done = 1;	/* link_process() leaves after the payload */
+	else	/* the three pluses did not come in time: they were payload */
+		buf_append(&inbuf, "+++", n);
+	link_process();
 }
 
-static size_t feed_transparent(const unsigned char *p, size_t n)
+/* Bytes read in transparent mode: into inbuf, the escape taken out. */
+static void arrive_transparent(const unsigned char *p, size_t n)
 {
-	size_t room = dialect->t_room(), i, run = 0;
-	unsigned char out[INBUF_MAX + 3];
 	uint64_t now = now_ms();
+	size_t i, run = 0;
 
-	if (room <= 3)
-		return 0;
-	n = MIN(n, room - 3);
 	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (c == '+' && esc_enabled) {
+		if (p[i] == '+' && esc_enabled) {
 			if (plus_n == 0 && now - last_in >= opt.guard_ms) {
-				if (run)
-					dialect->t_data(out, run);
-				run = 0;
+				buf_append(&inbuf, p + run, i - run);
+				run = i + 1;
 				plus_n = 1;
 				plus_t0 = now;
-				last_in = now;
 				timer_arm(&esc_timer, opt.guard_ms, esc_expired, NULL);
 				continue;
 			}
 			if (plus_n > 0 && plus_n < 3 && now - plus_t0 <= opt.guard_ms) {
-				plus_n++;
-				last_in = now;
-				if (plus_n == 3)
+				run = i + 1;
+				if (++plus_n == 3)
 					timer_arm(&esc_timer, opt.guard_ms, esc_expired, NULL);
 				continue;
 			}
 		}
 		if (plus_n) {
-			memset(out + run, '+', plus_n);
-			run += plus_n;
+			buf_append(&inbuf, "+++", plus_n);
 			plus_n = 0;
 			timer_stop(&esc_timer);
 		}
-		out[run++] = c;
-		last_in = now;
 	}
-	if (run)
-		dialect->t_data(out, run);
+	buf_append(&inbuf, p + run, n - run);
+	if (n)
+		last_in = now;
+}
+
+/* Payload to the peer, as much as its socket takes. */
+static size_t feed_transparent(const unsigned char *p, size_t n)
+{
+	n = MIN(n, dialect->t_room());
+	if (n)
+		dialect->t_data(p, n);
 	return n;
 }
 
@@ -616,7 +626,7 @@ static int can_consume(void)
 	if (!inbuf.len || hold || latency_hold)
 		return 0;
 	if (mode == M_TRANSPARENT)
-		return dialect->t_room() > 3;
+		return dialect->t_room() > 0;
 	return 1;
 }
 
@@ -642,6 +652,16 @@ void link_process(void)
 		if (!used && mode == before)
 			break;
 	}
+	if (mode == M_TRANSPARENT && esc_done && !inbuf.len)
+		leave_transparent_after(dialect->t_escape);
+}
+
+/* How much more input may be read now. */
+static size_t in_room(void)
+{
+	if (mode == M_TRANSPARENT)
+		return esc_done ? 0 : TRANSPARENT_IN_MAX - MIN(inbuf.len, TRANSPARENT_IN_MAX);
+	return INBUF_MAX - MIN(inbuf.len, INBUF_MAX);
 }
 
 /* ---- fds --------------------------------------------------------- */
@@ -655,7 +675,7 @@ static void eio_done(void *arg)
 static void on_read(void)
 {
 	unsigned char tmp[INBUF_MAX];
-	size_t n = MIN(sizeof(tmp), INBUF_MAX - inbuf.len);
+	size_t n = MIN(sizeof(tmp), in_room());
 	ssize_t r;
 
 	n = MIN(n, bucket_avail(&in_bucket));
@@ -682,7 +702,10 @@ static void on_read(void)
 	}
 	log_bytes('>', tmp, r);
 	bucket_take(&in_bucket, r);
-	buf_append(&inbuf, tmp, r);
+	if (mode == M_TRANSPARENT)
+		arrive_transparent(tmp, r);
+	else
+		buf_append(&inbuf, tmp, r);
 	link_process();
 }
 
@@ -715,7 +738,7 @@ int link_prepare(void)
 {
 	short re = 0, we = 0;
 
-	if (!eio_backoff && inbuf.len < INBUF_MAX && !eof) {
+	if (!eio_backoff && in_room() && !eof) {
 		if (bucket_avail(&in_bucket))
 			re = POLLIN;
 		else
