@@ -872,6 +872,7 @@ static void qt_conn_switch_mode(struct qt_modem *modem, struct qt_sock *qs, int 
 	lock_sock(&qs->sk);
 	mode = qs->mode_wanted;
 	prev = qs->mode;
+	qs->switch_reads = 0;
 	release_sock(&qs->sk);
 
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISWTMD=%d,%d", id, mode);
@@ -1098,9 +1099,15 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 			sock_put(sk);
 			return true;
 		}
-		/* Out of buffer mode only once the module's buffer is read empty. */
+		/*
+		 * Out of buffer mode once the module's buffer is read empty,
+		 * or after a few reads if the peer keeps it full: the module
+		 * reports what it still holds the new way (pushed, or raw
+		 * after CONNECT), so waiting longer only delays the switch.
+		 */
 		if (qs->mode_wanted != qs->mode && !qs->close_wanted &&
-		    (qs->mode_wanted == QT_MODE_BUFFER || !qs->rx_pending)) {
+		    (qs->mode_wanted == QT_MODE_BUFFER || !qs->rx_pending ||
+		     qs->switch_reads >= QT_SWITCH_DRAIN_READS)) {
 			op = QT_OP_MODE;
 		/*
 		 * A released socket only flushes and closes: no more reads.
@@ -1149,6 +1156,8 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 		op = QT_OP_NONE;
 	if (op == QT_OP_READ || op == QT_OP_SEND)
 		qs->read_last = op == QT_OP_READ;
+	if (op == QT_OP_READ && qs->mode_wanted != qs->mode && qs->switch_reads < U8_MAX)
+		qs->switch_reads++;
 	release_sock(sk);
 
 	err = 0;

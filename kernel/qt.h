@@ -175,6 +175,7 @@ enum qt_tmo {
 
 #define QT_MAX_CONNS		12	/* connectIDs 0..11 */
 #define QT_READ_MAX		1500	/* AT+QIRD length */
+#define QT_SWITCH_DRAIN_READS	8	/* reads before a mode switch goes anyway */
 #define QT_SEND_MAX		1460	/* AT+QISEND length; largest datagram */
 #define QT_MAX_CTX		16	/* PDP contexts 1..16 */
 
@@ -266,6 +267,7 @@ struct qt_sock {
 	bool			peer_closed;	/* +QIURC "closed" seen */
 	bool			close_wanted;	/* released: flush, then close */
 	bool			read_last;	/* last command a read: send next */
+	u8			switch_reads;	/* reads while a mode switch waits */
 	unsigned int		sendfail_ms;	/* SEND FAIL back-off, 0 if none */
 	u32			fail_unacked;	/* module's unacked bytes at SEND FAIL */
 	unsigned long		next_send;	/* jiffies */

@@ -502,6 +502,71 @@ TEST_F_TIMEOUT(mode, switch_while_flowing, 90)
 }
 
 /*
+ * Buffer to direct push while the peer keeps the module's buffer full
+ * (each command takes 5 ms, so reading never catches up): the switch
+ * does not wait for an empty buffer forever. The module pushes what it
+ * still held after the OK, so the stream arrives whole and in order.
+ */
+TEST_F_TIMEOUT(mode, switch_under_flood, 90)
+{
+	static const char *const slow[] = { "--latency", "5", NULL };
+	struct timeval tmo = { .tv_sec = 1 };
+	int lfd, port, fd, p, id, r, sndbuf = 64 * KIB;
+	struct qn_hash down;
+	int64_t drops;
+	struct flood *f;
+	struct xfer *x;
+	int64_t t0;
+
+	modem_up(_metadata, &self->e, slow, true);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = connected_in(_metadata, &self->e, port, QT_MODE_BUFFER);
+	id = conn_id(fd);
+	p = peer_accept(_metadata, &self->e, lfd, NULL);
+	ASSERT_EQ(0, setsockopt(p, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)));
+	ASSERT_EQ(0, setsockopt(p, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+	/* Pushed data cannot wait: room for all that is on the way. */
+	qt_big_rcvbuf(_metadata, fd, BIG_RCVBUF);
+	f = flood_start(p);
+	x = drain_start(fd);
+	QN_WAIT_UNTIL(__atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED) > 32 * KIB, 20000, 10);
+	ASSERT_LT(32 * KIB, __atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED))
+		TH_LOG("the flood did not reach us");
+
+	t0 = qn_now_ms();
+	r = qt_set_mode(fd, QT_MODE_DIRECT_PUSH);
+	EXPECT_EQ(0, r) TH_LOG("switch under a flood: %s after %lld ms", strerror(-r),
+			       (long long)(qn_now_ms() - t0));
+	EXPECT_EQ(QT_MODE_DIRECT_PUSH, qt_get_mode(fd));
+	EXPECT_EQ(1, wire_switches(&self->e, id, QT_MODE_DIRECT_PUSH));
+	/* Some more arrives pushed while the flood goes on. */
+	qn_sleep_ms(100);
+	flood_stop(f);
+	EXPECT_EQ(0, f->err) TH_LOG("peer send: %s", strerror(f->err));
+
+	shutdown(p, SHUT_WR);
+	QN_WAIT_UNTIL(__atomic_load_n(&x->done, __ATOMIC_ACQUIRE), 60000, 20);
+	ASSERT_EQ(1, __atomic_load_n(&x->done, __ATOMIC_ACQUIRE))
+		TH_LOG("no EOF: %llu of %llu bytes came", (unsigned long long)x->rcvd.n,
+		       (unsigned long long)f->sent);
+	pthread_join(x->rx, NULL);
+	EXPECT_EQ(-1, x->rx_err) TH_LOG("recv: %s", strerror(x->rx_err));	/* EOF */
+	/* Nothing lost unseen; with nothing dropped, all of it in order. */
+	drops = qt_rx_dropped(fd);
+	EXPECT_EQ(f->sent, x->rcvd.n + drops) TH_LOG("%lld bytes dropped", (long long)drops);
+	if (!drops) {
+		qn_pattern_hash(FLOOD_SEED, f->sent, &down);
+		EXPECT_EQ(down.h, x->rcvd.h) TH_LOG("not the peer's stream in order");
+	} else {
+		TH_LOG("%lld pushed bytes dropped: order not checked", (long long)drops);
+	}
+	EXPECT_LT(0, wire_reads(&self->e, id));
+	EXPECT_LT(0, wire_pushed(&self->e, id, &r));
+	free(x);
+	free(f);
+}
+
+/*
  * Direct push, a small SO_RCVBUF, a reader taking 1 KiB every 10 ms and
  * a peer sending 512 KiB as fast as it can: data is dropped, and counted
  * (QT_RX_DROPPED, the same in /proc/net/quectel), never silently: what

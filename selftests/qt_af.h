@@ -722,6 +722,64 @@ static inline void *xfer_rx(void *arg)
 	return NULL;
 }
 
+/* A peer that sends its pattern (FLOOD_SEED) until stopped or an error. */
+#define FLOOD_SEED	0x5eed
+struct flood {
+	int fd;
+	volatile int stop;
+	uint64_t sent;
+	int err;
+	pthread_t th;
+};
+
+static inline void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	unsigned char buf[16 * KIB];
+
+	while (!f->stop) {
+		ssize_t r;
+
+		qn_pattern(FLOOD_SEED, f->sent, buf, sizeof(buf));
+		r = send(f->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			f->err = errno;
+			break;
+		}
+		f->sent += r;
+	}
+	return NULL;
+}
+
+/* @fd should have SO_SNDTIMEO set, so that flood_stop() returns soon. */
+static inline struct flood *flood_start(int fd)
+{
+	struct flood *f = calloc(1, sizeof(*f));
+
+	f->fd = fd;
+	pthread_create(&f->th, NULL, flood_main, f);
+	return f;
+}
+
+static inline void flood_stop(struct flood *f)
+{
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+}
+
+/* The receiving half of a transfer alone: takes everything until EOF. */
+static inline struct xfer *drain_start(int fd)
+{
+	struct xfer *x = calloc(1, sizeof(*x));
+
+	x->fd = fd;
+	x->len = SIZE_MAX;
+	pthread_create(&x->rx, NULL, xfer_rx, x);
+	return x;
+}
+
 /* Heap-allocated: a thread that outlives a failed test must not write a dead stack. */
 static inline struct xfer *xfer_start(int fd, size_t len, uint64_t seed)
 {

@@ -1212,36 +1212,6 @@ TEST_F_TIMEOUT(tcp, slow_reader, 90)
 	free(s);
 }
 
-/* A peer that sends its pattern until told to stop (or an error). */
-struct flood {
-	int fd;
-	volatile int stop;
-	uint64_t sent;
-	int err;
-	pthread_t th;
-};
-
-static void *flood_main(void *arg)
-{
-	struct flood *f = arg;
-	unsigned char buf[16 * KIB];
-
-	while (!f->stop) {
-		ssize_t r;
-
-		qn_pattern(0x5eed, f->sent, buf, sizeof(buf));
-		r = send(f->fd, buf, sizeof(buf), MSG_NOSIGNAL);
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			f->err = errno;
-			break;
-		}
-		f->sent += r;
-	}
-	return NULL;
-}
-
 /*
  * A peer that sends faster than the module can be read while we upload:
  * the module always holds data for us, and still our bytes must go out
@@ -1265,14 +1235,9 @@ TEST_F_TIMEOUT(tcp, flood_both_ways, 120)
 	p = peer_accept(_metadata, &self->e, lfd, NULL);
 	ASSERT_EQ(0, setsockopt(p, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)));
 
-	f = calloc(1, sizeof(*f));
-	f->fd = p;
-	pthread_create(&f->th, NULL, flood_main, f);
+	f = flood_start(p);
 	/* Our reader takes everything at once, so the flood never pauses. */
-	x = calloc(1, sizeof(*x));
-	x->fd = fd;
-	x->len = SIZE_MAX;
-	pthread_create(&x->rx, NULL, xfer_rx, x);
+	x = drain_start(fd);
 	/* Let the module's buffer fill before the upload starts. */
 	QN_WAIT_UNTIL(__atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED) > 64 * KIB, 20000, 10);
 	ASSERT_LT(64 * KIB, __atomic_load_n(&x->rcvd.n, __ATOMIC_RELAXED))
@@ -1295,8 +1260,7 @@ TEST_F_TIMEOUT(tcp, flood_both_ways, 120)
 	EXPECT_EQ(0, f->err) TH_LOG("peer send: %s", strerror(f->err));
 	EXPECT_EQ(0, __atomic_load_n(&x->done, __ATOMIC_ACQUIRE))
 		TH_LOG("our reader stopped: %s", x->rx_err < 0 ? "EOF" : strerror(x->rx_err));
-	f->stop = 1;
-	pthread_join(f->th, NULL);
+	flood_stop(f);
 	qn_pattern_hash(0x0b1d, up, &want);
 	EXPECT_EQ((uint64_t)up, got.n) TH_LOG("the peer got %llu of %zu bytes while %llu came down",
 					      (unsigned long long)got.n, up,
@@ -1311,7 +1275,7 @@ TEST_F_TIMEOUT(tcp, flood_both_ways, 120)
 	pthread_join(x->rx, NULL);
 	EXPECT_EQ(-1, x->rx_err) TH_LOG("recv: %s", strerror(x->rx_err));	/* EOF */
 	EXPECT_EQ(f->sent, x->rcvd.n);
-	qn_pattern_hash(0x5eed, f->sent, &down);
+	qn_pattern_hash(FLOOD_SEED, f->sent, &down);
 	EXPECT_EQ(down.h, x->rcvd.h);
 	free(x);
 	free(f);
