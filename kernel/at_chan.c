@@ -8,6 +8,7 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/tty_flip.h>
 
 #include "qt.h"
 
@@ -626,13 +627,27 @@ static const struct at_parser_ops qt_chan_parser_ops = {
 	.payload = qt_chan_payload,
 };
 
-/* receive_buf: process context, serialized per tty. */
-void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len)
+/*
+ * receive_buf2: process context, serialized per tty. Returns how many
+ * bytes were taken. In transparent mode that is no more than the owning
+ * socket has room for: a slow reader holds the line back (the tty keeps
+ * the rest, its writer waits, a UART with flow control stops the module)
+ * rather than losing data; qt_chan_rx_restart() resumes.
+ */
+size_t qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len)
 {
 	struct qt_chan *chan = &modem->chan;
 
 	mutex_lock(&chan->lock);
-	if (!chan->dead)
+	if (chan->raw && !chan->dead) {
+		size_t room = qt_raw_rx_room(modem);
+
+		if (room < len) {
+			len = room;
+			WRITE_ONCE(chan->rx_stopped, true);
+		}
+	}
+	if (len && !chan->dead)
 		at_parser_feed(&chan->parser, data, len);
 	/* What followed the OK that ended transparent mode. */
 	while (chan->refeed_len && !chan->dead) {
@@ -648,6 +663,21 @@ void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len)
 	spin_lock(&modem->state_lock);
 	modem->stats.rx_bytes += len;
 	spin_unlock(&modem->state_lock);
+	return len;
+}
+
+/*
+ * Have the tty offer again what qt_chan_rx() left in it. Pushing the flip
+ * buffer takes no lock (the tty's own lock would deadlock with a line
+ * discipline change waiting for this work); with no room yet, the next
+ * receive stops again. Worker.
+ */
+void qt_chan_rx_restart(struct qt_modem *modem)
+{
+	if (!READ_ONCE(modem->chan.rx_stopped))
+		return;
+	WRITE_ONCE(modem->chan.rx_stopped, false);
+	tty_flip_buffer_push(modem->tty->port);
 }
 
 /* The in-flight command's time is up: fail it and go on. Process context. */

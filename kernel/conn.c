@@ -540,27 +540,34 @@ void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,
 }
 
 /*
- * Move what the module pushed into the socket (@queue, taken from the
- * slot) and add what had to be dropped to its counter. Worker, socket
+ * Move what the module pushed into the socket (@queue, taken from slot
+ * @id) and add what had to be dropped to its counter. Each skb leaves
+ * push_bytes as it enters rx_queued, under conn_lock, so the room that
+ * qt_conn_push_end() and qt_raw_rx_room() see is exact. Worker, socket
  * lock held.
  */
-static void qt_conn_deliver_pushed(struct qt_sock *qs, struct sk_buff_head *queue,
-				   u64 dropped)
+static void qt_conn_deliver_pushed(struct qt_modem *modem, int id, struct qt_sock *qs,
+				   struct sk_buff_head *queue, u64 dropped)
 {
 	struct sock *sk = &qs->sk;
 	struct sk_buff *skb;
+	bool discard;
 
 	qs->rx_dropped += dropped;
 	if (skb_queue_empty(queue))
 		return;
 	while ((skb = __skb_dequeue(queue))) {
 		/* SHUT_RD or closed: discarded, as a read would be. */
-		if ((sk->sk_shutdown & RCV_SHUTDOWN) || qs->close_wanted) {
+		discard = (sk->sk_shutdown & RCV_SHUTDOWN) || qs->close_wanted;
+		spin_lock(&modem->conn_lock);
+		if (!discard)
+			WRITE_ONCE(qs->rx_queued, qs->rx_queued + skb->len);
+		modem->push_bytes[id] -= min(skb->len, modem->push_bytes[id]);
+		spin_unlock(&modem->conn_lock);
+		if (discard)
 			kfree_skb(skb);
-			continue;
-		}
-		qs->rx_queued += skb->len;
-		__skb_queue_tail(&sk->sk_receive_queue, skb);
+		else
+			__skb_queue_tail(&sk->sk_receive_queue, skb);
 	}
 	sk->sk_data_ready(sk);
 }
@@ -1013,7 +1020,7 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 
 	sk = &qs->sk;
 	lock_sock(sk);
-	qt_conn_deliver_pushed(qs, pushed, pushed_dropped);
+	qt_conn_deliver_pushed(modem, id, qs, pushed, pushed_dropped);
 	if (snap.error) {
 		/* Reset, context lost, failed open: the socket learns it now. */
 		if (sk->sk_state == TCP_SYN_SENT)
@@ -1232,7 +1239,8 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	struct qt_slot *slot = &modem->slots[id];
 	struct sk_buff_head pushed;
 	u64 pushed_dropped = 0;
-	unsigned int in_transit = 0;
+	unsigned int undelivered = 0;
+	struct sk_buff *skb;
 	struct qt_slot snap;
 	struct qt_sock *qs;
 	bool done;
@@ -1256,19 +1264,18 @@ static bool qt_conn_service(struct qt_modem *modem, int id, unsigned long *next)
 	if (snap.state != QT_SLOT_INCOMING) {
 		skb_queue_splice_init(&modem->push_q[id], &pushed);
 		pushed_dropped = modem->push_dropped[id];
-		in_transit = modem->push_bytes[id];
 		modem->push_dropped[id] = 0;
 	}
 	spin_unlock(&modem->conn_lock);
+	/* push_bytes still counts them: delivering takes them off. */
 	done = qt_conn_service_slot(modem, id, qs, &snap, &pushed, pushed_dropped, next);
+	/* Not delivered (no socket to take them): off push_bytes too. */
+	skb_queue_walk(&pushed, skb)
+		undelivered += skb->len;
 	__skb_queue_purge(&pushed);
-	/*
-	 * Now in rx_queued (or discarded): only now may pushes count on
-	 * their room. A slot freed meanwhile has push_bytes 0 already.
-	 */
-	if (in_transit) {
+	if (undelivered) {
 		spin_lock(&modem->conn_lock);
-		modem->push_bytes[id] -= min(in_transit, modem->push_bytes[id]);
+		modem->push_bytes[id] -= min(undelivered, modem->push_bytes[id]);
 		spin_unlock(&modem->conn_lock);
 	}
 	return done;
@@ -1286,6 +1293,8 @@ static void qt_conn_work(struct work_struct *work)
 
 	if (READ_ONCE(modem->data_dead))
 		return;
+	/* A reader made room, or the line's owner is leaving. */
+	qt_chan_rx_restart(modem);
 
 	spin_lock(&modem->conn_lock);
 	/* (After transparent mode, if a connection owns the line.) */

@@ -65,22 +65,27 @@ static void qt_ldisc_hangup(struct tty_struct *tty)
 /*
  * Process context (the tty's buffer work in 6.1), serialized per tty.
  * @fp flags are ignored: a byte with a framing error is still fed to the
- * parser, which resynchronises on the next line end.
+ * parser, which resynchronises on the next line end. Returns how many
+ * bytes were taken: all, except in transparent mode without room (the
+ * tty keeps the rest until qt_chan_rx_restart()).
  */
-static void qt_ldisc_receive_buf(struct tty_struct *tty,
+static int qt_ldisc_receive_buf2(struct tty_struct *tty,
 				 const unsigned char *cp, const char *fp,
 				 int count)
 {
 	struct qt_modem *modem = tty->disc_data;
+	size_t taken = count;
 
 	if (modem && count > 0)
-		qt_chan_rx(modem, cp, count);
+		taken = qt_chan_rx(modem, cp, count);
 	/*
-	 * Everything was taken. A pty keeps TTY_THROTTLED set so that this
+	 * Something was taken. A pty keeps TTY_THROTTLED set so that this
 	 * wakes the writer on the other side (the simulator), which may be
 	 * waiting for room; on other ttys it is a no-op (as ppp_async does).
 	 */
-	tty_unthrottle(tty);
+	if (taken)
+		tty_unthrottle(tty);
+	return taken;
 }
 
 /*
@@ -102,7 +107,7 @@ static struct tty_ldisc_ops qt_ldisc_ops = {
 	.open		= qt_ldisc_open,
 	.close		= qt_ldisc_close,
 	.hangup		= qt_ldisc_hangup,
-	.receive_buf	= qt_ldisc_receive_buf,
+	.receive_buf2	= qt_ldisc_receive_buf2,
 	.write_wakeup	= qt_ldisc_write_wakeup,
 };
 

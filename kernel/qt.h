@@ -149,6 +149,7 @@ struct qt_chan {
 	struct at_parser	parser;
 	/* transparent mode: every byte is one connection's (qt_modem.raw) */
 	bool			raw;
+	bool			rx_stopped;	/* bytes left in the tty: no room */
 	const u8		*refeed;	/* after leaving it: tokenize these */
 	unsigned int		room_last;	/* the tty's write room, and */
 	unsigned long		room_changed;	/* when it last changed */
@@ -443,8 +444,9 @@ struct qt_modem {
 	struct sk_buff_head	push_q[QT_MAX_CONNS];
 	/*
 	 * Bytes in push_q plus those the engine took from it and has not yet
-	 * counted in the socket's rx_queued: the room check of a new push
-	 * must see them, or the receive queue outgrows SO_RCVBUF.
+	 * moved into the socket's rx_queued (qt_conn_deliver_pushed()): the
+	 * room check of a new push must see them, or the receive queue
+	 * outgrows SO_RCVBUF.
 	 */
 	unsigned int		push_bytes[QT_MAX_CONNS];
 	u64			push_dropped[QT_MAX_CONNS];
@@ -473,7 +475,8 @@ extern struct workqueue_struct *qt_wq;
 void qt_chan_init(struct qt_modem *modem);
 void qt_chan_kill(struct qt_modem *modem, int err);
 void qt_chan_fail_all_locked(struct qt_modem *modem, int err);
-void qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len);
+size_t qt_chan_rx(struct qt_modem *modem, const u8 *data, size_t len);
+void qt_chan_rx_restart(struct qt_modem *modem);
 void qt_chan_tx_work(struct work_struct *work);
 struct qt_cmd *qt_cmd_alloc(gfp_t gfp, const char *fmt, ...) __printf(2, 3);
 void qt_cmd_put(struct qt_cmd *cmd);
@@ -638,6 +641,7 @@ static inline void qt_next_deadline(unsigned long *next, unsigned long when)
 void qt_raw_init(struct qt_modem *modem);
 void qt_raw_entered(struct qt_modem *modem, int id);
 void qt_raw_rx(struct qt_modem *modem, const u8 *data, size_t len);
+size_t qt_raw_rx_room(struct qt_modem *modem);
 void qt_raw_tx_done(struct qt_modem *modem, unsigned int n);
 bool qt_raw_busy(struct qt_modem *modem, int id);
 enum qt_op qt_raw_next_op(struct qt_modem *modem, struct qt_sock *qs,

@@ -170,6 +170,9 @@ done:
 	if (qs->rx_pending && qs->modem &&
 	    qs->rx_queued < READ_ONCE(sk->sk_rcvbuf) / 2)
 		qt_conn_kick(qs->modem);
+	/* Transparent: the tty holds what had no room; take it now. */
+	if (qs->modem && READ_ONCE(qs->modem->chan.rx_stopped))
+		qt_conn_kick(qs->modem);
 	release_sock(sk);
 	return copied ? copied : err;
 }

@@ -96,6 +96,38 @@ static size_t qt_tail_prefix(const u8 *buf, size_t len, const char *pat, size_t 
 }
 
 /*
+ * How many received bytes the line's owner can take now: its receive
+ * buffer's room, less what is on the way there. SIZE_MAX when bytes must
+ * be taken whatever the room: the socket is closing, changing mode or
+ * shut for reading, or the escape is under way (its OK, or a NO CARRIER,
+ * is behind them). chan->lock held.
+ */
+size_t qt_raw_rx_room(struct qt_modem *modem)
+{
+	struct qt_raw *raw = &modem->raw;
+	size_t room = SIZE_MAX;
+	unsigned int used, cap;
+	struct qt_sock *qs;
+	int id;
+
+	lockdep_assert_held(&modem->chan.lock);
+	spin_lock(&modem->conn_lock);
+	id = raw->id;
+	if (id >= 0 && raw->state == QT_RAW_DATA && !raw->suspect) {
+		qs = modem->slots[id].qs;
+		if (qs && !READ_ONCE(qs->close_wanted) &&
+		    READ_ONCE(qs->mode_wanted) == QT_MODE_TRANSPARENT &&
+		    !(READ_ONCE(qs->sk.sk_shutdown) & RCV_SHUTDOWN)) {
+			cap = READ_ONCE(qs->sk.sk_rcvbuf);
+			used = READ_ONCE(qs->rx_queued) + modem->push_bytes[id] + raw->held_len;
+			room = cap > used ? cap - used : 0;
+		}
+	}
+	spin_unlock(&modem->conn_lock);
+	return room;
+}
+
+/*
  * Bytes from the line in transparent mode. Parser payload callback:
  * chan->lock held, process context (may sleep allocating).
  */

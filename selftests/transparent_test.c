@@ -1307,6 +1307,76 @@ TEST_F_TIMEOUT(tp, peer_drop_queued_reset, 60)
 	peer_drops(_metadata, &self->e, true);
 }
 
+struct bulk_send {
+	int fd;
+	size_t n;
+	ssize_t r;
+	pthread_t th;
+};
+
+static void *bulk_send_main(void *arg)
+{
+	struct bulk_send *b = arg;
+
+	b->r = send_pattern(b->fd, 0x51e0, 0, b->n, 0);
+	return NULL;
+}
+
+/*
+ * Transparent mode has the flow control that direct push lacks: a reader
+ * slower than the peer holds the line back (the kernel leaves the bytes
+ * in the tty, the simulator's writes wait, its TCP window closes) rather
+ * than dropping. A small SO_RCVBUF and a reader taking 2 KiB every 5 ms:
+ * all of 512 KiB arrives in order, nothing is dropped, the receive queue
+ * stays within SO_RCVBUF, and the socket then leaves the mode as usual.
+ */
+TEST_F_TIMEOUT(tp, slow_reader_held_back, 120)
+{
+	struct timeval tmo = { .tv_sec = 90 };
+	int s, p, rcvbuf = 4096, inq, max_inq = 0;
+	unsigned char buf[2 * KIB];
+	struct qn_hash got, want;
+	struct bulk_send *b;
+	int64_t end;
+
+	modem_up(_metadata, &self->e, NULL, true);
+	s = connected_to_peer(_metadata, &self->e, QT_MODE_TRANSPARENT, &p);
+	ASSERT_EQ(0, setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	rcvbuf = sockopt_int(s, SOL_SOCKET, SO_RCVBUF);
+	ASSERT_EQ(0, setsockopt(p, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)));
+
+	b = calloc(1, sizeof(*b));
+	b->fd = p;
+	b->n = 512 * KIB;
+	pthread_create(&b->th, NULL, bulk_send_main, b);
+	qn_hash_init(&got);
+	end = qn_now_ms() + 90000;
+	while (got.n < b->n && qn_now_ms() < end) {
+		ssize_t r;
+
+		qn_sleep_ms(5);
+		inq = ioctl_int(s, SIOCINQ);
+		if (inq > max_inq)
+			max_inq = inq;
+		r = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r > 0)
+			qn_hash_add(&got, buf, r);
+		else if (r == 0 || errno != EAGAIN)
+			break;
+	}
+	pthread_join(b->th, NULL);
+	EXPECT_EQ((ssize_t)b->n, b->r) TH_LOG("the peer's send: %s", strerror(errno));
+	EXPECT_EQ(0, qt_rx_dropped(s));
+	EXPECT_EQ(b->n, got.n) TH_LOG("%llu of %zu bytes came", (unsigned long long)got.n, b->n);
+	qn_pattern_hash(0x51e0, b->n, &want);
+	EXPECT_EQ(want.h, got.h) TH_LOG("not the peer's bytes in order");
+	EXPECT_GE(rcvbuf, max_inq) TH_LOG("SIOCINQ reached %d, SO_RCVBUF %d", max_inq, rcvbuf);
+	free(b);
+	/* Still transparent and working both ways, and it leaves as usual. */
+	EXPECT_EQ(NULL, both_ways_pattern(s, p, 0x51e1, 4 * KIB));
+	close_wait(_metadata, &self->e, s);
+}
+
 /*
  * close() in transparent mode sends what is queued first (the peer gets
  * every byte, then EOF), then leaves; the modem then serves a connection
