@@ -49,6 +49,7 @@ static const struct nla_policy qt_genl_policy[QT_A_MAX + 1] = {
 	[QT_A_TIMEOUT_CMD]	= { .type = NLA_NUL_STRING, .len = 15 },
 	[QT_A_TIMEOUT_MS]	= NLA_POLICY_FULL_RANGE(NLA_U32, &qt_timeout_range),
 	[QT_A_AT_LINE]		= { .type = NLA_NUL_STRING, .len = QT_AT_LINE_MAX },
+	[QT_A_MODEM_DIALECT_CHOICE] = { .type = NLA_NUL_STRING, .len = 7 },
 };
 
 static const char *const qt_tmo_names[QT_TMO_NR] = {
@@ -271,6 +272,8 @@ static int qt_fill_modem(struct sk_buff *skb, struct qt_modem *modem,
 	    nla_put_string(skb, QT_A_MODEM_NAME, modem->name) ||
 	    nla_put_string(skb, QT_A_MODEM_TTY, modem->tty_name) ||
 	    nla_put_string(skb, QT_A_MODEM_DIALECT, qt_dialect_name(modem)) ||
+	    nla_put_string(skb, QT_A_MODEM_DIALECT_CHOICE,
+			   qt_dialect_choice_name(READ_ONCE(modem->dialect_choice))) ||
 	    nla_put_string(skb, QT_A_MODEM_STATE, qt_modem_state_name(in.state)) ||
 	    nla_put_string(skb, QT_A_MODEM_MODEL, in.model) ||
 	    nla_put_string(skb, QT_A_MODEM_REVISION, in.revision) ||
@@ -418,6 +421,29 @@ static int qt_genl_ctx_updown(struct sk_buff *skb, struct genl_info *info)
 		err = qt_ctx_down(modem, ctx, true);
 	qt_modem_put(modem);
 	return err;
+}
+
+/* ---- command set ------------------------------------------------------- */
+
+static int qt_genl_dialect_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct qt_modem *modem;
+	int choice;
+
+	if (GENL_REQ_ATTR_CHECK(info, QT_A_MODEM_DIALECT_CHOICE))
+		return -EINVAL;
+	choice = qt_dialect_parse(nla_data(info->attrs[QT_A_MODEM_DIALECT_CHOICE]));
+	if (choice < 0) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[QT_A_MODEM_DIALECT_CHOICE],
+				    "not auto, modern or legacy");
+		return choice;
+	}
+	modem = qt_genl_modem(info);
+	if (IS_ERR(modem))
+		return PTR_ERR(modem);
+	qt_dialect_set_choice(modem, choice);
+	qt_modem_put(modem);
+	return 0;
 }
 
 /* ---- timeouts ---------------------------------------------------------- */
@@ -847,6 +873,11 @@ static const struct genl_small_ops qt_genl_ops[] = {
 	{
 		.cmd	= QT_CMD_AT,
 		.doit	= qt_genl_at,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= QT_CMD_DIALECT_SET,
+		.doit	= qt_genl_dialect_set,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

@@ -83,25 +83,45 @@ const char *qt_dialect_name(const struct qt_modem *modem)
 	return qt_legacy(modem) ? "legacy" : "modern";
 }
 
+static const char *const qt_dialect_words[] = {
+	[QT_DIALECT_AUTO] = "auto", [QT_DIALECT_MODERN + 1] = "modern",
+	[QT_DIALECT_LEGACY + 1] = "legacy",
+};
+
+/* A dialect choice from its word (a trailing newline allowed), or -EINVAL. */
+int qt_dialect_parse(const char *word)
+{
+	int i = sysfs_match_string(qt_dialect_words, word);
+
+	return i < 0 ? -EINVAL : i;
+}
+
+const char *qt_dialect_choice_name(int choice)
+{
+	return qt_dialect_words[choice];
+}
+
+/* The dialect @choice makes of a modem that reports @model. */
+static enum qt_dialect qt_dialect_for(int choice, const char *model)
+{
+	if (choice != QT_DIALECT_AUTO)
+		return choice - 1;
+	return qt_legacy_model(model) ? QT_DIALECT_LEGACY : QT_DIALECT_MODERN;
+}
+
 /*
- * Pick the command set from the model (or the dialect parameter) and
+ * Pick the command set from the model (or the modem's forced choice) and
  * take its timeouts, but for those netlink set. Bring-up work.
  */
 void qt_dialect_choose(struct qt_modem *modem)
 {
-	int forced = READ_ONCE(qt_dialect_forced);
 	const unsigned int *tmo;
 	enum qt_dialect d;
-	bool legacy;
 	int i;
 
 	spin_lock(&modem->state_lock);
-	legacy = qt_legacy_model(modem->model);
+	d = qt_dialect_for(modem->dialect_choice, modem->model);
 	spin_unlock(&modem->state_lock);
-	if (forced != QT_DIALECT_AUTO)
-		d = forced - 1;
-	else
-		d = legacy ? QT_DIALECT_LEGACY : QT_DIALECT_MODERN;
 	if (d != READ_ONCE(modem->dialect))
 		pr_info("quectel: %s: %s command set\n", modem->name,
 			d == QT_DIALECT_LEGACY ? "legacy" : "modern");
@@ -111,6 +131,24 @@ void qt_dialect_choose(struct qt_modem *modem)
 	for (i = 0; i < QT_TMO_NR; i++)
 		if (!(READ_ONCE(modem->tmo_user) & BIT(i)))
 			WRITE_ONCE(modem->cmd_timeout_ms[i], tmo[i]);
+}
+
+/*
+ * Force @modem's command set (or let its model decide again). A ready
+ * modem that would now speak another set restarts at once; otherwise the
+ * choice holds from the next bring-up. Process context (netlink).
+ */
+void qt_dialect_set_choice(struct qt_modem *modem, int choice)
+{
+	bool change;
+
+	spin_lock(&modem->state_lock);
+	modem->dialect_choice = choice;
+	change = modem->state == QT_STATE_READY &&
+		 qt_dialect_for(choice, modem->model) != READ_ONCE(modem->dialect);
+	spin_unlock(&modem->state_lock);
+	if (change)
+		qt_modem_request_restart(modem, "command set changed");
 }
 
 /* The arguments of the first line of @resp that starts with @prefix. */

@@ -30,29 +30,25 @@ module_param_named(context, qt_default_context, int, 0444);
 MODULE_PARM_DESC(context, "PDP context of sockets that name none (1..16, default 1)");
 
 /*
- * The command set of modems brought up from now on: "auto" (from the
- * model ATI reports), "modern" or "legacy". Writable, so a modem can be
- * forced by setting it before attaching (or restarting) that modem.
+ * The command set of modems attached from now on: "auto" (from the model
+ * ATI reports), "modern" or "legacy". A modem keeps what it was attached
+ * with unless netlink changes it (qtctl dialect).
  */
 int qt_dialect_forced = QT_DIALECT_AUTO;
-static const char *const qt_dialect_words[] = {
-	[QT_DIALECT_AUTO] = "auto", [QT_DIALECT_MODERN + 1] = "modern",
-	[QT_DIALECT_LEGACY + 1] = "legacy",
-};
 
 static int qt_dialect_param_set(const char *val, const struct kernel_param *kp)
 {
-	int i = sysfs_match_string(qt_dialect_words, val);
+	int choice = qt_dialect_parse(val);
 
-	if (i < 0)
-		return -EINVAL;
-	WRITE_ONCE(qt_dialect_forced, i);
+	if (choice < 0)
+		return choice;
+	WRITE_ONCE(qt_dialect_forced, choice);
 	return 0;
 }
 
 static int qt_dialect_param_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", qt_dialect_words[READ_ONCE(qt_dialect_forced)]);
+	return sysfs_emit(buf, "%s\n", qt_dialect_choice_name(READ_ONCE(qt_dialect_forced)));
 }
 
 static const struct kernel_param_ops qt_dialect_param_ops = {

@@ -27,6 +27,7 @@ static DEFINE_IDA(qt_modem_ida);
 #define QT_PSREG_WAIT_MS	60000
 #define QT_LEGACY_SIM_WAIT_MS	10000
 #define QT_LEGACY_CREG_WAIT_MS	30000
+#define QT_LEGACY_PSREG_WAIT_MS	30000
 #define QT_RDY_WAIT_MS		30000
 
 static const char * const qt_state_names[QT_STATE_NR] = {
@@ -89,18 +90,24 @@ static bool qt_modem_dead(struct qt_modem *modem)
 }
 
 /*
- * The notes' restart back-off: three restarts in a row may fail at no
- * delay; after that the next is at once, then 10 min, 30 min, then hourly.
+ * The notes' restart back-off, by the failed restarts in a row. The modern
+ * note: three may fail at no delay; then the next is at once, then 10 min,
+ * 30 min, then hourly. The legacy note: the first at once, then 10 min,
+ * 30 min and 1 h. A modem that never answered is judged by the dialect it
+ * was forced to, or the one it had before.
  */
-static unsigned long qt_restart_delay(unsigned int failures)
+static unsigned long qt_restart_delay(struct qt_modem *modem, unsigned int failures)
 {
-	if (failures <= 3)
-		return 0;
-	if (failures == 4)
-		return 10 * 60 * HZ;
-	if (failures == 5)
-		return 30 * 60 * HZ;
-	return 60 * 60 * HZ;
+	static const unsigned int modern_min[] = { 0, 0, 0, 0, 10, 30 };
+	static const unsigned int legacy_min[] = { 0, 10, 30 };
+	const unsigned int *min = modern_min;
+	unsigned int n = ARRAY_SIZE(modern_min);
+
+	if (qt_legacy(modem)) {
+		min = legacy_min;
+		n = ARRAY_SIZE(legacy_min);
+	}
+	return (failures < n ? min[failures] : 60) * 60UL * HZ;
 }
 
 /* Sleep @ms unless detached meanwhile. Bring-up work only. */
@@ -243,6 +250,7 @@ static int qt_modem_fail(struct qt_modem *modem, const char *reason, int err)
  */
 static int qt_modem_bringup(struct qt_modem *modem)
 {
+	unsigned int wait_ms;
 	unsigned long end;
 	char args[64];
 	int err = -ETIMEDOUT, i;
@@ -308,10 +316,14 @@ static int qt_modem_bringup(struct qt_modem *modem)
 		return qt_modem_fail(modem, legacy ? "not registered (CREG) in 30 s" :
 				     "not registered (CREG) in 90 s", err);
 
-	/* Packet-switched registration: wait up to 60 s, then go on anyway. */
+	/*
+	 * Packet-switched registration: wait up to 60 s (the legacy note:
+	 * 30 s), then go on anyway.
+	 */
 	qt_modem_set_state(modem, QT_STATE_PSREG);
-	end = jiffies + msecs_to_jiffies(QT_PSREG_WAIT_MS);
-	err = qt_modem_wait_reg(modem, "AT+CGREG?", "+CGREG:", QT_PSREG_WAIT_MS);
+	wait_ms = legacy ? QT_LEGACY_PSREG_WAIT_MS : QT_PSREG_WAIT_MS;
+	end = jiffies + msecs_to_jiffies(wait_ms);
+	err = qt_modem_wait_reg(modem, "AT+CGREG?", "+CGREG:", wait_ms);
 	if (!legacy && err && err != -ENODEV && err != -ECONNRESET &&
 	    time_before(jiffies, end))
 		err = qt_modem_wait_reg(modem, "AT+CEREG?", "+CEREG:",
@@ -398,7 +410,7 @@ static void qt_modem_bringup_work(struct work_struct *work)
 	if (restarted)
 		modem->restart_failures++;
 	modem->restart_due = true;
-	delay = qt_restart_delay(modem->restart_failures);
+	delay = qt_restart_delay(modem, modem->restart_failures);
 	modem->next_restart = jiffies + delay;
 	if (delay)
 		modem->state = QT_STATE_BACKOFF;
@@ -458,7 +470,6 @@ void qt_modem_urc(struct qt_modem *modem, const struct at_token *tok)
 struct qt_modem *qt_modem_create(struct tty_struct *tty)
 {
 	struct qt_modem *modem;
-	unsigned int i;
 	int index;
 
 	modem = kzalloc(sizeof(*modem), GFP_KERNEL);
@@ -474,8 +485,7 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 	modem->reg = -1;
 	init_waitqueue_head(&modem->wait);
 	INIT_DELAYED_WORK(&modem->bringup_work, qt_modem_bringup_work);
-	for (i = 0; i < QT_TMO_NR; i++)
-		modem->cmd_timeout_ms[i] = qt_default_timeout_ms[i];
+	modem->dialect_choice = READ_ONCE(qt_dialect_forced);
 	qt_chan_init(modem);
 	qt_conn_init(modem);
 	write_pnet(&modem->net, get_net(current->nsproxy->net_ns));
@@ -490,6 +500,8 @@ struct qt_modem *qt_modem_create(struct tty_struct *tty)
 	}
 	modem->index = index;
 	snprintf(modem->name, sizeof(modem->name), "qm%d", index);
+	/* A forced set is known before the modem answers: its back-off. */
+	qt_dialect_choose(modem);
 	list_add_tail(&modem->node, &qt_modems);
 	mutex_unlock(&qt_modems_lock);
 
@@ -706,8 +718,9 @@ int qt_modems_show(struct seq_file *seq, struct net *net)
 		seq_printf(seq, " parse_errors=%u overlong=%u restarts=%u reboots=%u",
 			   in.parser.garbage, in.parser.overlong, in.stats.restarts,
 			   in.stats.reboots);
-		seq_printf(seq, " incoming_full=%llu accept_overflow=%llu",
-			   in.stats.incoming_full, in.stats.accept_overflow);
+		seq_printf(seq, " incoming_full=%llu accept_overflow=%llu dialect_choice=%s",
+			   in.stats.incoming_full, in.stats.accept_overflow,
+			   qt_dialect_choice_name(READ_ONCE(modem->dialect_choice)));
 		seq_printf(seq, " restart_failures=%u next_restart_s=%lu reason=\"%s\"\n",
 			   in.restart_failures, in.next_restart_s, in.reason ?: "");
 	}

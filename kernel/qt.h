@@ -427,8 +427,13 @@ struct qt_modem {
 	/* per-command timeouts, from the vendor notes unless overridden */
 	unsigned int		cmd_timeout_ms[QT_TMO_NR];
 	u32			tmo_user;	/* bit n: class n set by netlink */
-	/* chosen at bring-up from the model, or forced (dialect parameter) */
+	/* chosen at bring-up from the model, or forced by dialect_choice */
 	enum qt_dialect		dialect;
+	/*
+	 * QT_DIALECT_AUTO or a dialect + 1: the dialect parameter at attach,
+	 * or netlink's. state_lock for writes.
+	 */
+	int			dialect_choice;
 	unsigned int		qiact_failures;	/* legacy: AT+QIACT in a row */
 
 	/* PDP contexts (ctx.c): serializes their commands; deact_failures */
@@ -554,6 +559,9 @@ static inline int qt_max_conns(const struct qt_modem *modem)
 }
 
 void qt_dialect_choose(struct qt_modem *modem);
+int qt_dialect_parse(const char *word);
+const char *qt_dialect_choice_name(int choice);
+void qt_dialect_set_choice(struct qt_modem *modem, int choice);
 const char *qt_dialect_name(const struct qt_modem *modem);
 int qt_legacy_fix_rate(struct qt_modem *modem);
 int qt_legacy_bringup(struct qt_modem *modem);

@@ -83,6 +83,24 @@ static int try_connect(struct __test_metadata *_metadata, struct qt_env *e,
 	return fd;
 }
 
+/*
+ * A connected stream socket and, through *@pfd, the real peer that
+ * accepted it (a receive buffer of @rcvbuf if > 0: one that fills fast).
+ */
+static int connected_pair(struct __test_metadata *_metadata, struct qt_env *e,
+			  int rcvbuf, int *pfd)
+{
+	int port = 0, lfd, fd;
+
+	lfd = track(e, qn_listen(AF_INET, &port, rcvbuf));
+	ASSERT_LE(0, lfd);
+	fd = try_connect(_metadata, e, "127.0.0.1", port);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	*pfd = track(e, qn_accept(lfd, 5000, NULL));
+	ASSERT_LE(0, *pfd);
+	return fd;
+}
+
 /* The modem still connects and carries data after whatever came before. */
 static void still_usable(struct __test_metadata *_metadata, struct qt_env *e, uint64_t seed)
 {
@@ -235,16 +253,11 @@ TEST_F_TIMEOUT(dialect, udp_client, 90)
 /* The peer answers and closes: the answer, then EOF, then EPIPE. */
 TEST_F_TIMEOUT(dialect, peer_close, 60)
 {
-	int port = 0, lfd, pfd, fd;
+	int pfd, fd;
 	char buf[16];
 
 	dialect_up(_metadata, &self->e, variant->name, false);
-	lfd = track(&self->e, qn_listen(AF_INET, &port, 0));
-	ASSERT_LE(0, lfd);
-	fd = try_connect(_metadata, &self->e, "127.0.0.1", port);
-	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
-	pfd = track(&self->e, qn_accept(lfd, 5000, NULL));
-	ASSERT_LE(0, pfd);
+	fd = connected_pair(_metadata, &self->e, 0, &pfd);
 	ASSERT_EQ(3, write(pfd, "bye", 3));
 	untrack_close(&self->e, pfd);
 	ASSERT_TRUE(qn_readable(fd, 10000));
@@ -355,6 +368,48 @@ TEST_F_TIMEOUT(dialect, unsupported, 60)
 }
 
 /* ---- what only the legacy set has ---- */
+
+/*
+ * SO_KEEPALIVE on a connection whose peer went quiet with our bytes
+ * unacknowledged (its window closed): the kernel polls the acks every
+ * 5 s (AT+QISEND=<id>,0 or AT+QISACK) and after 24 polls without progress
+ * (the notes' 2 minutes) fails the connection with ETIMEDOUT. What was
+ * sent is kept under the legacy 3000-byte threshold, so the send path's
+ * own rule (20 stalled polls) cannot be the one that fires.
+ */
+TEST_F_TIMEOUT(dialect, keepalive_times_out, 300)
+{
+	int pfd, fd, one = 1, inq = 0, chunks;
+	unsigned char buf[256];
+	size_t sent = 0;
+	int64_t t0, took;
+
+	dialect_up(_metadata, &self->e, variant->name, false);
+	fd = connected_pair(_metadata, &self->e, 4096, &pfd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+
+	/* Small pieces until one is not taken in: the peer's window is shut. */
+	for (chunks = 0; chunks < 256; chunks++) {
+		qn_pattern(0x4b41, sent, buf, sizeof(buf));
+		ASSERT_EQ((ssize_t)sizeof(buf), send(fd, buf, sizeof(buf), MSG_NOSIGNAL));
+		sent += sizeof(buf);
+		QN_WAIT_UNTIL(!ioctl(pfd, SIOCINQ, &inq) && (size_t)inq >= sent, 2000, 20);
+		if ((size_t)inq < sent)
+			break;
+	}
+	ASSERT_LT((size_t)inq, sent) TH_LOG("the peer took all %zu bytes", sent);
+
+	t0 = qn_now_ms();
+	EXPECT_TRUE(poll_until(fd, POLLIN, POLLERR, 200000) & POLLERR)
+		TH_LOG("no error %lld ms after the window shut", (long long)(qn_now_ms() - t0));
+	took = qn_now_ms() - t0;
+	EXPECT_EQ(ETIMEDOUT, so_error(fd));
+	/* 24 polls 5 s apart: not before about 2 minutes. */
+	EXPECT_LE(110000, took) TH_LOG("ETIMEDOUT after %lld ms", (long long)took);
+	untrack_close(&self->e, fd);
+	/* Every connectID comes back and connects again. */
+	all_n_ids_free(_metadata, &self->e, variant->conns, 20000);
+}
 
 QT_ENV_FIXTURE(legacy)
 
@@ -532,18 +587,13 @@ static long check_unacked(struct __test_metadata *_metadata, struct qt_env *e)
 TEST_F_TIMEOUT(legacy, unacked_under_threshold, 120)
 {
 	const size_t total = 512 * KIB;
-	int port = 0, lfd, pfd, fd, outq;
+	int pfd, fd, outq;
 	size_t sent = 0;
 	long top;
 	bool stuck = false;
 
 	legacy_up(_metadata, &self->e, NULL);
-	lfd = track(&self->e, qn_listen(AF_INET, &port, 4096));
-	ASSERT_LE(0, lfd);
-	fd = try_connect(_metadata, &self->e, "127.0.0.1", port);
-	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
-	pfd = track(&self->e, qn_accept(lfd, 5000, NULL));
-	ASSERT_LE(0, pfd);
+	fd = connected_pair(_metadata, &self->e, 4096, &pfd);
 
 	/* The peer does not read: everything on the way fills up. */
 	while (sent < total) {
@@ -584,6 +634,51 @@ TEST_F_TIMEOUT(legacy, unacked_under_threshold, 120)
 		free(want);
 	}
 	check_unacked(_metadata, &self->e);
+}
+
+/*
+ * A peer that stops acknowledging (it reads nothing, its window is shut)
+ * while we still have bytes to send: the kernel polls AT+QISACK, backing
+ * off to 5 s, and after 20 polls 5 s apart without progress the note says
+ * the connection has failed: ETIMEDOUT, and the index is closed.
+ */
+TEST_F_TIMEOUT(legacy, send_stall_times_out, 300)
+{
+	int pfd, fd, polls;
+	unsigned char buf[4 * KIB];
+	size_t sent = 0;
+	int64_t t0, took;
+	short ev = 0;
+
+	legacy_up(_metadata, &self->e, NULL);
+	fd = connected_pair(_metadata, &self->e, 4096, &pfd);
+
+	t0 = qn_now_ms();
+	while (qn_now_ms() - t0 < 200000) {
+		ssize_t r;
+
+		qn_pattern(0x5354, sent, buf, sizeof(buf));
+		r = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0) {
+			sent += r;
+			continue;
+		}
+		if (errno != EAGAIN)
+			break;
+		ev = poll1(fd, POLLOUT, 1000);
+		if (ev & (POLLERR | POLLHUP))
+			break;
+	}
+	took = qn_now_ms() - t0;
+	EXPECT_EQ(ETIMEDOUT, so_error(fd)) TH_LOG("after %lld ms, %zu bytes sent, poll %#x",
+						  (long long)took, sent, ev);
+	EXPECT_LE(100000, took) TH_LOG("failed after %lld ms", (long long)took);
+	polls = log_wait(&self->e, "> AT+QISACK=0\\r", 20, 5000);
+	EXPECT_LE(20, polls);
+	untrack_close(&self->e, fd);
+	all_n_ids_free(_metadata, &self->e, LEGACY_CONNS, 20000);
+	expect_wire_order(_metadata, &self->e,
+			  (const char *const[]){ "> AT+QICLOSE=0\\r", NULL });
 }
 
 /* ---- the dialect parameter ---- */
@@ -650,6 +745,117 @@ TEST_F_TIMEOUT(forced, auto_picks_by_model, 60)
 		TH_LOG("modem: %s", self->e.line);
 	echo_up(_metadata, &self->e);
 	still_usable(_metadata, &self->e, 76);
+}
+
+/* qtctl as @as with @args (NULL-terminated): its exit status; output in *@out. */
+static int qtctl_run(enum qt_as as, const char *const *args, char **out)
+{
+	const char *o = "/tmp/dialect_test.qtctl.out", *er = "/tmp/dialect_test.qtctl.err";
+	pid_t pid = qt_prog_spawn(qt_prog_path("userspace/qtctl/qtctl"), as, o, er, args);
+	int st = pid < 0 ? -2 : qt_prog_status(&pid, 20000);
+
+	if (out) {
+		char *a = qt_read_text(o), *b = qt_read_text(er);
+
+		if (asprintf(out, "%s%s", a, b) < 0)
+			*out = NULL;
+		free(a);
+		free(b);
+	}
+	return st;
+}
+
+#define QTCTL_AS(out, as, ...) qtctl_run(as, (const char *const[]){ __VA_ARGS__, NULL }, out)
+
+/* The modem's line once it is ready again after a restart (or reboot). */
+static void ready_again(struct __test_metadata *_metadata, struct qt_env *e,
+			const char *key, long n)
+{
+	EXPECT_LE(n, modem_field_wait(e, key, n, 30000)) TH_LOG("modem: %s", e->line);
+	ASSERT_EQ(0, qt_wait_state(e->sim.slave, "ready", 60, e->line, LINE))
+		TH_LOG("modem: %s", e->line);
+}
+
+/*
+ * Per modem: qtctl dialect forces the command set of one modem. An M95
+ * simulator that calls itself EC25 is spoken to in the modern set (its
+ * model says so); forced to legacy it restarts at once and speaks legacy.
+ * The parameter no longer matters to it (a reboot keeps legacy); changes
+ * need CAP_NET_ADMIN; "auto" lets the model decide again.
+ */
+TEST_F_TIMEOUT(forced, per_modem, 180)
+{
+	static const char *const as_ec25[] = { "--dialect", "legacy", "--model", "EC25", NULL };
+	char idx[16], *out = NULL;
+
+	ASSERT_EQ(0, set_dialect("auto"));
+	modem_up(_metadata, &self->e, as_ec25, false);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect=modern model=EC25 "))
+		TH_LOG("modem: %s", self->e.line);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect_choice=auto "))
+		TH_LOG("modem: %s", self->e.line);
+	snprintf(idx, sizeof(idx), "%d", self->e.modem);
+
+	EXPECT_EQ(1, QTCTL_AS(&out, QT_AS_NOBODY, "dialect", idx, "legacy"));
+	EXPECT_NE(NULL, strstr(out ?: "", "not permitted")) TH_LOG("qtctl: %s", out);
+	free(out);
+	EXPECT_EQ(2, QTCTL_AS(NULL, QT_AS_ROOT, "dialect", idx, "klingon"));
+	EXPECT_EQ(0, modem_field(&self->e, "restarts")) TH_LOG("modem: %s", self->e.line);
+
+	ASSERT_EQ(0, QTCTL_AS(&out, QT_AS_ROOT, "dialect", idx, "legacy")) TH_LOG("qtctl: %s", out);
+	free(out);
+	ready_again(_metadata, &self->e, "restarts", 1);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect=legacy model=EC25 "))
+		TH_LOG("modem: %s", self->e.line);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect_choice=legacy "))
+		TH_LOG("modem: %s", self->e.line);
+	echo_up(_metadata, &self->e);
+	still_usable(_metadata, &self->e, 0x9e01);
+
+	ASSERT_EQ(0, QTCTL_AS(&out, QT_AS_ROOT, "-j", "show", idx));
+	EXPECT_NE(NULL, strstr(out ?: "", "\"dialect_choice\":\"legacy\"")) TH_LOG("%s", out);
+	free(out);
+
+	/* The same choice again changes nothing: no restart. */
+	ASSERT_EQ(0, QTCTL_AS(NULL, QT_AS_ROOT, "dialect", idx, "legacy"));
+	qn_sleep_ms(500);
+	EXPECT_EQ(1, modem_field(&self->e, "restarts")) TH_LOG("modem: %s", self->e.line);
+
+	/* The parameter is for modems attached later: a reboot keeps legacy. */
+	ASSERT_EQ(0, set_dialect("modern"));
+	ctl(_metadata, &self->e, "reboot");
+	ready_again(_metadata, &self->e, "reboots", 1);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect=legacy model=EC25 "))
+		TH_LOG("modem: %s", self->e.line);
+	still_usable(_metadata, &self->e, 0x9e02);
+
+	/* "auto": the model decides again, the modem restarts into modern. */
+	ASSERT_EQ(0, QTCTL_AS(NULL, QT_AS_ROOT, "dialect", idx, "auto"));
+	ready_again(_metadata, &self->e, "restarts", 2);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect=modern model=EC25 "))
+		TH_LOG("modem: %s", self->e.line);
+}
+
+/*
+ * The legacy note's restart back-off: the first restart at once, the next
+ * 10 min later. A hung module forced to legacy (it never answers ATI, so
+ * only the choice tells its set): 15 unanswered ATs, a restart, 15 more,
+ * then the 10 minutes (the modern set allows three restarts at once).
+ */
+TEST_F_TIMEOUT(forced, legacy_backoff, 150)
+{
+	long next;
+
+	ASSERT_EQ(0, set_dialect("legacy"));
+	modem_hung(_metadata, &self->e);
+	EXPECT_NE(NULL, strstr(self->e.line, " dialect=legacy ")) TH_LOG("modem: %s", self->e.line);
+	ASSERT_EQ(0, qt_wait_state(self->e.sim.slave, "backoff", 120, self->e.line, LINE))
+		TH_LOG("modem: %s", self->e.line);
+	EXPECT_EQ(1, qt_field(self->e.line, "restarts"));
+	EXPECT_EQ(1, qt_field(self->e.line, "restart_failures"));
+	next = qt_field(self->e.line, "next_restart_s");
+	EXPECT_LE(590, next);
+	EXPECT_GE(600, next);
 }
 
 TEST_HARNESS_MAIN

@@ -90,6 +90,8 @@ enum qt_genl_cmd {
 	/* QT_A_MODEM, QT_A_AT_LINE; reply: QT_A_AT_RESPONSE, QT_A_AT_FINAL */
 	QT_CMD_AT,
 	QT_CMD_EVENT,		/* multicast only: QT_A_EVENT, QT_A_MODEM, ... */
+	/* QT_A_MODEM, QT_A_MODEM_DIALECT_CHOICE */
+	QT_CMD_DIALECT_SET,
 	__QT_CMD_MAX
 };
 #define QT_CMD_MAX		(__QT_CMD_MAX - 1)
@@ -137,6 +139,11 @@ enum qt_attr {
 	QT_A_EVENT,		/* u8: enum qt_event */
 	QT_A_REASON,		/* string: why (restart, down) */
 	QT_A_BACKOFF_MS,	/* u32: delay before the restart */
+	/*
+	 * string: "auto" (the command set follows the model ATI reports),
+	 * "modern" or "legacy" (forced)
+	 */
+	QT_A_MODEM_DIALECT_CHOICE,
 	__QT_A_MAX
 };
 #define QT_A_MAX		(__QT_A_MAX - 1)

@@ -23,6 +23,7 @@ static const uint8_t qt_types[QT_A_MAX + 1] = {
 	[QT_A_MODEM_NAME] = MNL_TYPE_NUL_STRING,
 	[QT_A_MODEM_TTY] = MNL_TYPE_NUL_STRING,
 	[QT_A_MODEM_DIALECT] = MNL_TYPE_NUL_STRING,
+	[QT_A_MODEM_DIALECT_CHOICE] = MNL_TYPE_NUL_STRING,
 	[QT_A_MODEM_STATE] = MNL_TYPE_NUL_STRING,
 	[QT_A_MODEM_MODEL] = MNL_TYPE_NUL_STRING,
 	[QT_A_MODEM_REVISION] = MNL_TYPE_NUL_STRING,
@@ -120,6 +121,7 @@ static const struct field modem_fields[] = {
 	FIELD(QT_A_MODEM, "index"),
 	FIELD(QT_A_MODEM_TTY, "tty"),
 	FIELD(QT_A_MODEM_DIALECT, "dialect"),
+	FIELD(QT_A_MODEM_DIALECT_CHOICE, "dialect_choice"),
 	FIELD(QT_A_MODEM_STATE, "state"),
 	FIELD(QT_A_MODEM_MODEL, "model"),
 	FIELD(QT_A_MODEM_REVISION, "revision"),
@@ -423,6 +425,15 @@ int cmd_timeout(uint32_t modem, const char *which, uint32_t ms)
 
 	req_with_str(&r, QT_CMD_TIMEOUT_SET, modem, "timeout", which, QT_A_TIMEOUT_CMD, which);
 	mnl_attr_put_u32(r.nlh, QT_A_TIMEOUT_MS, ms);
+	return req_run(&r, NULL, NULL);
+}
+
+int cmd_dialect(uint32_t modem, const char *choice)
+{
+	struct req r;
+
+	req_with_str(&r, QT_CMD_DIALECT_SET, modem, "dialect", choice,
+		     QT_A_MODEM_DIALECT_CHOICE, choice);
 	return req_run(&r, NULL, NULL);
 }
 

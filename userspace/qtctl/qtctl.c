@@ -8,6 +8,7 @@
  *   qtctl [-j] ping MODEM HOST [-c COUNT] [-W SECONDS]
  *   qtctl [-j] at MODEM LINE
  *   qtctl [-j] timeout MODEM CMD SECONDS
+ *   qtctl [-j] dialect MODEM auto|modern|legacy
  *   qtctl [-j] sockets
  *   qtctl [-j] monitor [-c COUNT]
  *
@@ -32,6 +33,8 @@
 #define TIMEOUT_MS_MIN	100
 #define TIMEOUT_MS_MAX	600000
 
+static const char *const dialect_choices[] = { "auto", "modern", "legacy", NULL };
+
 static const char *const timeout_cmds[] = {
 	"default", "qiact", "qiopen", "qiclose", "qideact", "cfun", "cgatt", NULL
 };
@@ -54,6 +57,9 @@ static void usage(FILE *f)
 		"  timeout MODEM CMD SECONDS how long the kernel waits for CMD (default,\n"
 		"                            qiact, qiopen, qiclose, qideact, cfun, cgatt):\n"
 		"                            0.1..600, fractions allowed\n"
+		"  dialect MODEM auto|modern|legacy\n"
+		"                            the command set: from the model, or forced\n"
+		"                            (a ready modem that changes set restarts)\n"
 		"  sockets                   the AF_QUECTEL sockets (/proc/net/quectel)\n"
 		"  monitor [-c COUNT]        print events as they come (COUNT: then exit)\n"
 		"\n"
@@ -274,6 +280,17 @@ static int do_timeout(int argc, char **argv)
 	return cmd_timeout(modem, timeout_cmds[which], seconds_ms_arg(argv[3]));
 }
 
+static int do_dialect(int argc, char **argv)
+{
+	uint32_t modem;
+	int which;
+
+	operands(argc - 1, 2, "dialect");
+	modem = modem_arg(argv[1]);
+	which = keyword_arg(argv[2], "dialect", dialect_choices);
+	return cmd_dialect(modem, dialect_choices[which]);
+}
+
 static int do_sockets(int argc, char **argv)
 {
 	(void)argv;
@@ -301,6 +318,7 @@ static const struct {
 	{ "ping", do_ping },
 	{ "at", do_at },
 	{ "timeout", do_timeout },
+	{ "dialect", do_dialect },
 	{ "sockets", do_sockets },
 	{ "monitor", do_monitor },
 };

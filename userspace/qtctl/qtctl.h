@@ -110,6 +110,7 @@ int cmd_ctx_updown(uint32_t modem, uint8_t ctx, bool up);
 int cmd_ping(uint32_t modem, const char *host, const struct ping_opts *po);
 int cmd_at(uint32_t modem, const char *line);
 int cmd_timeout(uint32_t modem, const char *which, uint32_t ms);
+int cmd_dialect(uint32_t modem, const char *choice);
 int cmd_monitor(unsigned long count);
 int cmd_sockets(void);
 
