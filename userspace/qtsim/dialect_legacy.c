@@ -45,6 +45,23 @@ static int csgp_mode = 1;	/* AT+QICSGP: 1 GPRS */
 static char apn[64], user[64], pass[64];
 static struct timer act_timer;
 
+/* ---- AT+CPIN: the note's spelling ----------------------------------- */
+
+/*
+ * AT+CPIN? answers "+CPIN:READY", without the space of the shared (modern)
+ * one, as the note's section 2 writes it. The boot URC keeps the space.
+ */
+static enum at_result c_cpin(enum at_kind k, struct at_args *a, char *raw)
+{
+	(void)a;
+	(void)raw;
+	if (k == AT_QUERY)
+		out_line("+CPIN:READY");
+	else if (k != AT_TEST && k != AT_SET)
+		return R_ERROR;
+	return R_OK;
+}
+
 /* ---- AT+IPR and AT&W: the rate, and auto-baud ----------------------- */
 
 /* M-series rates; 0 is auto-baud, the factory setting. */
@@ -345,6 +362,7 @@ static enum at_result c_qitcfg(enum at_kind k, struct at_args *a, char *raw)
 static const struct at_cmd legacy_cmds[] = {
 	{ "+IPR", c_ipr },
 	{ "&W", c_save },
+	{ "+CPIN", c_cpin },	/* before the shared one in basic.c */
 	{ "+QICSGP", c_qicsgp },
 	{ "+QIREGAPP", c_qiregapp },
 	{ "+QIACT", c_qiact },

@@ -183,10 +183,13 @@ static void deliver(struct conn *c)
 		output_direct(c);
 		return;
 	}
-	/* Buffered: one +QIRDI until AT+QIRD has read the buffer empty. */
+	/*
+	 * Buffered: one +QIRDI until AT+QIRD has read the buffer empty; no
+	 * space after the colon, as the note's 5.2 writes it ("+QIRDI:0,1,0").
+	 */
 	if (c->urc_armed && conn_pending(c)) {
 		c->urc_armed = 0;
-		out_urc("+QIRDI: %d,1,%d", lset.fgcnt, c->id);
+		out_urc("+QIRDI:%d,1,%d", lset.fgcnt, c->id);
 	}
 }
 
@@ -229,7 +232,8 @@ static enum at_result c_qird(enum at_kind k, struct at_args *a, char *raw)
 	n = conn_take(c, tmp, len, &from, &fl);
 	if (n) {
 		sender(c, &from, ip, sizeof(ip), &port);
-		snprintf(hdr, sizeof(hdr), "\r\n+QIRD: %s:%d,%s,%zu\r\n", ip, port,
+		/* the note's 5.2: "+QIRD:116.228.146.250:7070,TCP,36", no space */
+		snprintf(hdr, sizeof(hdr), "\r\n+QIRD:%s:%d,%s,%zu\r\n", ip, port,
 			 c->type == CT_UDP ? "UDP" : "TCP", n);
 		out_raw(hdr, strlen(hdr));
 		out_raw(tmp, n);
@@ -535,7 +539,12 @@ void lconn_data(const unsigned char *p, size_t n, enum data_end how)
 	qi_send(c, p, n, NULL, 0);
 }
 
-/* Single: AT+QISACK; multi: AT+QISACK=<index>. */
+/*
+ * Single: AT+QISACK; multi: AT+QISACK=<index>. "+QISACK: 4, 4, 0", comma
+ * and space, as the note's 4.1, 4.2 and first line of 6 (and real M95s);
+ * the note's other three lines in 6 ("+QISACK: 1484,1448,36") have none,
+ * and one module cannot print both.
+ */
 static enum at_result qisack_run(long id)
 {
 	uint64_t total = 0, acked = 0, un = 0;
