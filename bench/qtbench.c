@@ -54,6 +54,8 @@
 
 static const char *family = "quectel";
 static int access_mode = QT_MODE_BUFFER;
+/* SO_RCVBUF of a direct-push socket: 150 ms of an unthrottled line here */
+static int push_rcvbuf = 2 << 20;
 static int modem;
 static int modems[16], nmodems;
 static long long size_opt = 131072;
@@ -171,6 +173,13 @@ static int dial_once(const char *host, int port)
 		if (access_mode != QT_MODE_BUFFER &&
 		    setsockopt(fd, SOL_QUECTEL, QT_ACCESS_MODE, &access_mode, sizeof(int)))
 			goto fail;
+		/*
+		 * Direct push has no flow control: what the receive buffer
+		 * cannot hold while the reader is off the CPU is dropped. Such
+		 * a program keeps a large one (docs/SOCKETS.md), so does this.
+		 */
+		if (access_mode == QT_MODE_DIRECT_PUSH)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &push_rcvbuf, sizeof(int));
 		if (connect(fd, (struct sockaddr *)&sqt, sizeof(sqt)))
 			goto fail;
 		return fd;
