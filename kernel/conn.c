@@ -235,9 +235,16 @@ void qt_sock_set_closed(struct qt_sock *qs, int err)
 {
 	struct sock *sk = &qs->sk;
 
-	if (err)
+	if (err) {
 		WRITE_ONCE(sk->sk_err, -err);
-	sk->sk_state = TCP_CLOSE;
+		/*
+		 * The error before the state: a lockless poll that sees the
+		 * closed state sees the error too (pairs with the smp_rmb()
+		 * in qt_stream_poll(), where an error implies the rest).
+		 */
+		smp_wmb();
+	}
+	WRITE_ONCE(sk->sk_state, TCP_CLOSE);
 	sk->sk_shutdown |= SEND_SHUTDOWN;
 	if (!qs->rx_queued || err)
 		sk->sk_shutdown |= RCV_SHUTDOWN;

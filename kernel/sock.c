@@ -14,6 +14,7 @@
 #include <linux/net.h>
 #include <linux/quectel.h>
 #include <linux/sockios.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
 
@@ -77,7 +78,12 @@ int qt_parse_addr(const struct sockaddr *uaddr, int len, struct qt_addr *addr,
 		/* RFC 2133 size: without sin6_scope_id */
 		if (len < (int)offsetof(struct sockaddr_in6, sin6_scope_id))
 			return -EINVAL;
-		snprintf(addr->host, sizeof(addr->host), "%pI6c", &sin6->sin6_addr);
+		/* An IPv4-mapped peer is an IPv4 one: both sets take that. */
+		if (ipv6_addr_v4mapped(&sin6->sin6_addr))
+			snprintf(addr->host, sizeof(addr->host), "%pI4",
+				 &sin6->sin6_addr.s6_addr32[3]);
+		else
+			snprintf(addr->host, sizeof(addr->host), "%pI6c", &sin6->sin6_addr);
 		addr->port = ntohs(sin6->sin6_port);
 		break;
 	}
@@ -199,6 +205,9 @@ int qt_sock_open(struct sock *sk, struct qt_modem *modem, enum qt_service svc,
 		return -EOPNOTSUPP;
 	if (qt_legacy(modem) && ctx != 1)
 		return -EINVAL;
+	/* Its stack is IPv4 only: an IPv6 literal (names have no ':'). */
+	if (qt_legacy(modem) && strchr(qs->host, ':'))
+		return -EAFNOSUPPORT;
 	qs->service = svc;
 	id = qt_reserve_slot(modem, qs, ctx);
 	if (id < 0)

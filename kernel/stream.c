@@ -188,8 +188,17 @@ static __poll_t qt_stream_poll(struct file *file, struct socket *sock,
 
 	sock_poll_wait(file, sock, wait);
 
-	if (READ_ONCE(sk->sk_err))
+	/*
+	 * Pairs with the barrier in qt_sock_set_closed(), which sets the
+	 * error before the state: an error seen here with the old state is
+	 * a close under way, so report what it leaves (never POLLOUT).
+	 */
+	smp_rmb();
+	if (READ_ONCE(sk->sk_err)) {
 		mask |= EPOLLERR;
+		state = TCP_CLOSE;
+		shutdown = SHUTDOWN_MASK;
+	}
 	if (state == TCP_SYN_SENT)
 		return mask;
 	/* A listener (or one that failed, with connections still queued). */

@@ -215,6 +215,26 @@ static inline void modem_up(struct __test_metadata *_metadata, struct qt_env *e,
 }
 
 /*
+ * qtsim speaking dialect, with more options (NULL-terminated, may be
+ * NULL) and a transcript if log, ready; the kernel must have picked the
+ * same set, or a variant would silently test the other one.
+ */
+static inline void modem_up_dialect(struct __test_metadata *_metadata, struct qt_env *e,
+				    const char *dialect, const char *const *more, bool log)
+{
+	const char *opts[12] = { "--dialect", dialect };
+	char want[32];
+	int n = 2;
+
+	while (more && *more && n < 11)
+		opts[n++] = *more++;
+	opts[n] = NULL;
+	modem_up(_metadata, e, opts, log);
+	snprintf(want, sizeof(want), " dialect=%s ", dialect);
+	ASSERT_NE(NULL, strstr(e->line, want)) TH_LOG("modem: %s", e->line);
+}
+
+/*
  * Start qtsim as a hung module (silent from the start), attach, and wait
  * until the modem exists, stuck in bring-up (state=sync).
  */

@@ -71,26 +71,6 @@ FIXTURE_TEARDOWN(udp)
 /* Modern only: the legacy set has no UDP services (nor any bind that reaches the modem). */
 QT_ENV_FIXTURE(udp_service)
 
-/*
- * qtsim speaking dialect, with more options (NULL-terminated, may be
- * NULL) and a transcript if log, ready; the kernel must have picked the
- * same set, or a variant would silently test the other one.
- */
-static void dialect_up(struct __test_metadata *_metadata, struct qt_env *e,
-		       const char *dialect, const char *const *more, bool log)
-{
-	const char *opts[12] = { "--dialect", dialect };
-	char want[32];
-	int n = 2;
-
-	while (more && *more && n < 11)
-		opts[n++] = *more++;
-	opts[n] = NULL;
-	modem_up(_metadata, e, opts, log);
-	snprintf(want, sizeof(want), " dialect=%s ", dialect);
-	ASSERT_NE(NULL, strstr(e->line, want)) TH_LOG("modem: %s", e->line);
-}
-
 /* A real UDP peer on 127.0.0.1 (tracked); *port 0 picks one, set on return. */
 static int peer(struct __test_metadata *_metadata, struct qt_env *e, int *port)
 {
@@ -243,7 +223,7 @@ static int udp_up(struct __test_metadata *_metadata, struct qt_env *e, const cha
 	static const size_t first[] = { 10 };
 	int pport = 0, c;
 
-	dialect_up(_metadata, e, dialect, NULL, log);
+	modem_up_dialect(_metadata, e, dialect, NULL, log);
 	*p = peer(_metadata, e, &pport);
 	c = udp_client(_metadata, e, pport);
 	roundtrips(_metadata, c, *p, 0, first, 1, lport);
@@ -390,7 +370,7 @@ TEST_F_TIMEOUT(udp, client_echo_1000, 120)
 	int pport = 0, p, c, lport, from = 0, i;
 	size_t n;
 
-	dialect_up(_metadata, &self->e, variant->dialect, NULL, false);
+	modem_up_dialect(_metadata, &self->e, variant->dialect, NULL, false);
 	p = peer(_metadata, &self->e, &pport);
 	c = udp_client(_metadata, &self->e, pport);
 	lport = qport(c, false, NULL);
@@ -548,7 +528,7 @@ TEST_F_TIMEOUT(udp, address_errors, 60)
 	struct sockaddr_qt a;
 	char b[16];
 
-	dialect_up(_metadata, &self->e, variant->dialect, NULL, false);
+	modem_up_dialect(_metadata, &self->e, variant->dialect, NULL, false);
 	p = peer(_metadata, &self->e, &pport);
 
 	/* Neither bound nor connected. */
@@ -627,7 +607,7 @@ TEST_F_TIMEOUT(udp, pollout_means_room, 90)
 	int64_t end;
 	short ev;
 
-	dialect_up(_metadata, &self->e, variant->dialect, slow, false);
+	modem_up_dialect(_metadata, &self->e, variant->dialect, slow, false);
 	peer(_metadata, &self->e, &pport);	/* where the datagrams go */
 	c = udp_client(_metadata, &self->e, pport);
 	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
@@ -668,7 +648,7 @@ TEST_F_TIMEOUT(udp, nonblocking_connect, 60)
 	int pport = 0, p, c, from, r, err;
 	short ev;
 
-	dialect_up(_metadata, &self->e, variant->dialect, NULL, false);
+	modem_up_dialect(_metadata, &self->e, variant->dialect, NULL, false);
 	p = peer(_metadata, &self->e, &pport);
 	c = qdgram(_metadata, &self->e, SOCK_NONBLOCK);
 	ctl(_metadata, &self->e, "delay 500");
@@ -729,7 +709,7 @@ TEST_F_TIMEOUT(udp, socat_echo, 60)
 	snprintf(listen_arg, sizeof(listen_arg), "UDP4-LISTEN:%d,bind=127.0.0.1", port);
 	self->e.socat = qn_spawn(argv);
 	ASSERT_LT(0, self->e.socat);
-	dialect_up(_metadata, &self->e, variant->dialect, NULL, false);
+	modem_up_dialect(_metadata, &self->e, variant->dialect, NULL, false);
 	/* A debug kernel takes its time to start a program over 9p. */
 	ok = qn_wait_port(qn_is_udp_bound, port, 20000);
 	waitid(P_PID, self->e.socat, &si, WEXITED | WNOHANG | WNOWAIT);
