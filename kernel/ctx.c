@@ -159,6 +159,22 @@ static void qt_ctx_fail_sockets(struct qt_modem *modem, int ctx, int err)
 }
 
 /*
+ * Failures "in a row" count within one boot of the module: after a
+ * restart (or any fresh bring-up) they start again. ctx_lock held.
+ */
+void qt_ctx_fresh_counts(struct qt_modem *modem)
+{
+	unsigned int gen = READ_ONCE(modem->ready_gen);
+
+	lockdep_assert_held(&modem->ctx_lock);
+	if (modem->fail_gen == gen)
+		return;
+	modem->fail_gen = gen;
+	modem->deact_failures = 0;
+	modem->qiact_failures = 0;
+}
+
+/*
  * AT+QIDEACT=<ctx>. The notes: no answer in 40 s, or three failures in a
  * row, restart the module. ctx_lock held.
  */
@@ -166,6 +182,7 @@ static int qt_ctx_deactivate(struct qt_modem *modem, int ctx, bool user)
 {
 	int err;
 
+	qt_ctx_fresh_counts(modem);
 	/* The legacy set has one context and names none. */
 	err = qt_ctx_cmd(modem, user, qt_legacy(modem) ? "AT+QIDEACT" : "AT+QIDEACT=%d", ctx);
 	if (!err) {
@@ -175,8 +192,10 @@ static int qt_ctx_deactivate(struct qt_modem *modem, int ctx, bool user)
 	}
 	if (err == -ETIMEDOUT)
 		qt_modem_request_restart(modem, "AT+QIDEACT got no answer");
-	else if (err == -EIO && ++modem->deact_failures >= QT_DEACT_FAILURES_MAX)
+	else if (err == -EIO && ++modem->deact_failures >= QT_DEACT_FAILURES_MAX) {
+		modem->deact_failures = 0;
 		qt_modem_request_restart(modem, "AT+QIDEACT failed three times");
+	}
 	return err;
 }
 

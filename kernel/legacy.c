@@ -350,6 +350,7 @@ static int qt_legacy_qiact(struct qt_modem *modem, bool user)
 	struct qt_cmd *cmd;
 	int err;
 
+	qt_ctx_fresh_counts(modem);
 	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIACT");
 	if (!cmd)
 		return -ENOMEM;

@@ -400,7 +400,13 @@ static void qt_modem_bringup_work(struct work_struct *work)
 		modem->bringup_failures = 0;
 		modem->restart_failures = 0;
 		modem->restart_due = false;
+		WRITE_ONCE(modem->ready_gen, modem->ready_gen + 1);
 		spin_unlock(&modem->state_lock);
+		/* Failed opens "in a row" were of the boot that is gone. */
+		spin_lock(&modem->conn_lock);
+		memset(modem->ctx_open_failures, 0, sizeof(modem->ctx_open_failures));
+		modem->ctx_reactivate = 0;
+		spin_unlock(&modem->conn_lock);
 		pr_info("quectel: %s: ready (%s %s)\n", modem->name,
 			modem->model, modem->revision);
 		qt_genl_event(modem, QT_EV_MODEM_UP, NULL, 0, 0);

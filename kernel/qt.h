@@ -435,6 +435,8 @@ struct qt_modem {
 	 */
 	int			dialect_choice;
 	unsigned int		qiact_failures;	/* legacy: AT+QIACT in a row */
+	unsigned int		ready_gen;	/* bring-ups that reached ready */
+	unsigned int		fail_gen;	/* ctx_lock: the one the counts are of */
 
 	/* PDP contexts (ctx.c): serializes their commands; deact_failures */
 	struct mutex		ctx_lock;
@@ -559,6 +561,7 @@ static inline int qt_max_conns(const struct qt_modem *modem)
 }
 
 void qt_dialect_choose(struct qt_modem *modem);
+void qt_ctx_fresh_counts(struct qt_modem *modem);
 int qt_dialect_parse(const char *word);
 const char *qt_dialect_choice_name(int choice);
 void qt_dialect_set_choice(struct qt_modem *modem, int choice);
