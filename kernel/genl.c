@@ -509,6 +509,20 @@ static bool qt_at_is_ack_query(const char *up)
  * extended command "AT+<name>...", printable, no ';' (no chaining), and
  * not one of the refused. Returns 0 or -errno, the reason in @extack.
  */
+/* No '&' outside the double-quoted strings of @args (a glued basic command). */
+static bool qt_at_args_plain(const char *args)
+{
+	bool quoted = false;
+
+	for (; *args; args++) {
+		if (*args == '"')
+			quoted = !quoted;
+		else if (*args == '&' && !quoted)
+			return false;
+	}
+	return true;
+}
+
 static int qt_at_check(const char *line, struct netlink_ext_ack *extack)
 {
 	char up[QT_AT_LINE_MAX + 1];
@@ -539,11 +553,30 @@ static int qt_at_check(const char *line, struct netlink_ext_ack *extack)
 	}
 	if (qt_at_is_ack_query(up))
 		return 0;
-	n = strcspn(up + 2, "=?");
+	/*
+	 * One extended command: its name, then nothing, "?", "=?" or "=" and
+	 * arguments. Modules skip spaces and run a basic command glued on
+	 * ("AT+CFUN =0", "AT+GMR&F", "AT+CPIN?Z"), so the name must end
+	 * at '=', '?' or the end, a query or test at the end of the line, and
+	 * no '&' may stand outside a quoted argument.
+	 */
+	n = 1 + strspn(up + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_%!-.:/");
+	if (up[2 + n] && up[2 + n] != '=' && up[2 + n] != '?')
+		goto glued;
+	if (!strcmp(up + 2 + n, "?") || !strcmp(up + 2 + n, "=?"))
+		goto named;
+	if (up[2 + n] == '?' || !strncmp(up + 2 + n, "=?", 2))
+		goto glued;
+	if (!qt_at_args_plain(up + 2 + n))
+		goto glued;
+named:
 	for (i = 0; i < ARRAY_SIZE(qt_at_refused); i++)
 		if (n == strlen(qt_at_refused[i]) && !strncmp(up + 2, qt_at_refused[i], n))
 			goto refused;
 	return 0;
+glued:
+	NL_SET_ERR_MSG(extack, "one extended command: a basic command or a space after it is refused");
+	return -EPERM;
 refused:
 	NL_SET_ERR_MSG(extack, "this command would disturb the kernel's use of the modem");
 	return -EPERM;

@@ -1432,6 +1432,11 @@ TEST_F_TIMEOUT(ctl, at, 90)
 	EXPECT_STREQ("", self->er);
 	ASSERT_EQ(0, QTCTL("at", self->name, "at+csq"));		/* any case */
 	EXPECT_STREQ("+CSQ: 25,99\nOK\n", self->o);
+	/* An '&' inside a quoted argument is text, not a glued command. */
+	QTCTL("at", self->idx, "AT+CPBW=1,\"a&b\"");
+	EXPECT_NE(2, self->status) TH_LOG("%s", self->er);
+	EXPECT_EQ(NULL, strstr(self->er, "refused")) TH_LOG("%s", self->er);
+	EXPECT_LE(1, log_wait(&self->e, "> AT+CPBW=1,\"a&b\"\\r", 1, 3000));
 
 	/* JSON: the command, the lines as an array, the final result. */
 	ASSERT_EQ(0, QTCTL("-j", "at", self->idx, "ATI"));
@@ -2014,6 +2019,12 @@ TEST_F_TIMEOUT(ctl, strict_policy, 60)
 		{ "ATIX", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "ATIX") }, EPERM, -1, 0 },
 		{ "AT S0=1", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT S0=1") }, EPERM, -1, 0 },
 		{ "AT^SYSINFO", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT^SYSINFO") }, EPERM, -1, 0 },
+		/* a refused name hidden by a space, or a basic command glued on */
+		{ "AT+CFUN =0", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT+CFUN =0") }, EPERM, -1, 0 },
+		{ "AT+GMR&F", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT+GMR&F") }, EPERM, -1, 0 },
+		{ "AT+CPIN?Z", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT+CPIN?Z") }, EPERM, -1, 0 },
+		{ "AT+CSQ=?E1", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT+CSQ=?E1") }, EPERM, -1, 0 },
+		{ "AT+CMGF=1&W", QT_CMD_AT, 0, { RM, RS(QT_A_AT_LINE, "AT+CMGF=1&W") }, EPERM, -1, 0 },
 		/* required attributes missing */
 		{ "up without CTX_ID", QT_CMD_CTX_UP, 0, { RM }, EINVAL, -1, QT_A_CTX_ID },
 		{ "up without MODEM", QT_CMD_CTX_UP, 0, { R8(QT_A_CTX_ID, 1) }, EINVAL, -1, QT_A_MODEM },
