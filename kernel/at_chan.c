@@ -101,6 +101,8 @@ static void qt_cmd_release(struct kref *kref)
 {
 	struct qt_cmd *cmd = container_of(kref, struct qt_cmd, kref);
 
+	if (cmd->after)
+		qt_cmd_put(cmd->after);	/* it never reached the wire */
 	kfree(cmd->payload);
 	kfree(cmd);
 }
@@ -120,6 +122,7 @@ static void qt_cmd_finish(struct qt_chan *chan, struct qt_cmd *cmd, int status)
 {
 	lockdep_assert_held(&chan->lock);
 	cmd->status = status;
+	cmd->ended = true;
 	list_add_tail(&cmd->node, &chan->done);
 }
 
@@ -146,12 +149,10 @@ static void qt_chan_unlock(struct qt_chan *chan)
 	}
 }
 
-/* Queue the bytes for the tty and kick the transmit work. */
-static void qt_chan_write(struct qt_modem *modem, const void *buf,
-			  unsigned int len)
+/* Add @buf to the output buffer. Caller holds chan->lock. */
+static void qt_chan_out_add(struct qt_chan *chan, const void *buf,
+			    unsigned int len)
 {
-	struct qt_chan *chan = &modem->chan;
-
 	lockdep_assert_held(&chan->lock);
 	if (chan->out_off == chan->out_len)
 		chan->out_off = chan->out_len = 0;
@@ -159,7 +160,52 @@ static void qt_chan_write(struct qt_modem *modem, const void *buf,
 		return;
 	memcpy(chan->out + chan->out_len, buf, len);
 	chan->out_len += len;
-	queue_work(qt_wq, &chan->tx_work);
+}
+
+/*
+ * Hand the tty what it accepts of the output buffer; when it takes less,
+ * its write_wakeup brings the transmit work back for the rest. Caller
+ * holds chan->lock, in process context: the submitter, the tty's receive
+ * work (a prompt, or the command after a final result) or the transmit
+ * work. Returns the bytes written.
+ */
+static int qt_chan_out_flush(struct qt_modem *modem)
+{
+	struct qt_chan *chan = &modem->chan;
+	struct tty_struct *tty = modem->tty;
+	int n;
+
+	lockdep_assert_held(&chan->lock);
+	if (chan->dead || chan->out_off == chan->out_len)
+		return 0;
+	set_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+	n = tty->ops->write(tty, chan->out + chan->out_off,
+			    chan->out_len - chan->out_off);
+	if (n <= 0)
+		return 0;
+	chan->out_off += n;
+	if (chan->out_off == chan->out_len) {
+		chan->out_off = chan->out_len = 0;
+		clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+	}
+	spin_lock(&modem->state_lock);
+	modem->stats.tx_bytes += n;
+	spin_unlock(&modem->state_lock);
+	return n;
+}
+
+/*
+ * Queue @buf for the tty and write it at once: a command line or its
+ * payload goes out from the context that made it, without a trip through
+ * the transmit work, which would add a scheduling delay to every round
+ * trip of the data path. Caller holds chan->lock; command mode only
+ * (transparent bytes go through qt_chan_raw_write()).
+ */
+static void qt_chan_write(struct qt_modem *modem, const void *buf,
+			  unsigned int len)
+{
+	qt_chan_out_add(&modem->chan, buf, len);
+	qt_chan_out_flush(modem);
 }
 
 /* Put the next queued command on the wire. Caller holds chan->lock. */
@@ -169,17 +215,32 @@ static void qt_chan_start_next(struct qt_modem *modem)
 	struct qt_cmd *cmd;
 
 	lockdep_assert_held(&chan->lock);
+again:
 	if (chan->inflight || chan->dead || chan->raw || list_empty(&chan->queue))
 		return;
 
 	cmd = list_first_entry(&chan->queue, struct qt_cmd, node);
 	list_del_init(&cmd->node);
+	if (cmd->after) {
+		/*
+		 * Queued behind a command whose outcome decides whether this
+		 * one may go: that command has ended (the queue is in order).
+		 */
+		bool go = cmd->after->ended && cmd->after_ok(cmd->after);
+
+		qt_cmd_put(cmd->after);
+		cmd->after = NULL;
+		if (!go) {
+			qt_cmd_finish(chan, cmd, -ECANCELED);
+			goto again;
+		}
+	}
 	chan->inflight = cmd;
 	chan->prompt_wait = cmd->payload_len > 0;
 	chan->deadline = jiffies + cmd->timeout;
 
 	/* Both fit: line and CR are bounded by QT_CMD_LINE_MAX < QT_OUT_MAX. */
-	qt_chan_write(modem, cmd->line, cmd->line_len);
+	qt_chan_out_add(chan, cmd->line, cmd->line_len);
 	qt_chan_write(modem, "\r", 1);
 	at_parser_expect_echo(&chan->parser, true);
 	mod_delayed_work(qt_wq, &chan->timeout_work, cmd->timeout);
@@ -213,10 +274,37 @@ int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd)
 }
 
 /*
- * Submit and wait for the result. Process context; sleeps. The wait is
+ * Make @cmd go on the wire only if @prev, queued before it, ended so that
+ * @ok(prev) says yes; otherwise @cmd completes with -ECANCELED, unsent.
+ * This lets a caller queue its next command while one is on the wire (the
+ * next AT+QISEND right after SEND OK) without losing order when the first
+ * fails. Before submitting @cmd; any context.
+ */
+void qt_cmd_set_after(struct qt_cmd *cmd, struct qt_cmd *prev,
+		      bool (*ok)(const struct qt_cmd *prev))
+{
+	kref_get(&prev->kref);
+	cmd->after = prev;
+	cmd->after_ok = ok;
+}
+
+/*
+ * Wait for a submitted command. Process context; sleeps. The wait is
  * bounded by the command's timeout (the channel completes it then) and by
  * detach (which completes everything). Returns the command's status.
  */
+int qt_chan_wait(struct qt_cmd *cmd)
+{
+	/*
+	 * AT+QIACT may take 150 s: wake now and then so that a worker
+	 * waiting this long is not reported as a hung task.
+	 */
+	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
+		;
+	return cmd->status;
+}
+
+/* Submit and wait for the result (qt_chan_wait()). Process context. */
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 {
 	int err = qt_chan_submit(modem, cmd);
@@ -225,13 +313,7 @@ int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 		cmd->status = err;
 		return err;
 	}
-	/*
-	 * AT+QIACT may take 150 s: wake now and then so that a worker
-	 * waiting this long is not reported as a hung task.
-	 */
-	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
-		;
-	return cmd->status;
+	return qt_chan_wait(cmd);
 }
 
 /*
@@ -717,40 +799,25 @@ static void qt_chan_timeout_work(struct work_struct *work)
 }
 
 /*
- * Write what the tty accepts; write_wakeup brings us back for the rest.
- * Process context (module workqueue).
+ * Transparent bytes, and what the tty did not take at once: write what it
+ * accepts now; write_wakeup brings us back for the rest. Process context
+ * (module workqueue).
  */
 void qt_chan_tx_work(struct work_struct *work)
 {
 	struct qt_chan *chan = container_of(work, struct qt_chan, tx_work);
 	struct qt_modem *modem = container_of(chan, struct qt_modem, chan);
-	struct tty_struct *tty = modem->tty;
 	bool raw;
-	int n = 0;
+	int n;
 
 	mutex_lock(&chan->lock);
-	if (!chan->dead && chan->out_off < chan->out_len) {
-		set_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
-		n = tty->ops->write(tty, chan->out + chan->out_off,
-				    chan->out_len - chan->out_off);
-		if (n > 0)
-			chan->out_off += n;
-		if (chan->out_off == chan->out_len) {
-			chan->out_off = chan->out_len = 0;
-			clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
-		}
-	}
+	n = qt_chan_out_flush(modem);
 	raw = chan->raw;
 	mutex_unlock(&chan->lock);
 
-	if (n > 0) {
-		spin_lock(&modem->state_lock);
-		modem->stats.tx_bytes += n;
-		spin_unlock(&modem->state_lock);
-		/* The escape's guard time counts from here; room for more. */
-		if (raw)
-			qt_raw_tx_done(modem, n);
-	}
+	/* The escape's guard time counts from here; room for more. */
+	if (n > 0 && raw)
+		qt_raw_tx_done(modem, n);
 }
 
 void qt_chan_init(struct qt_modem *modem)

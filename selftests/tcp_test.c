@@ -1846,3 +1846,61 @@ TEST_F_TIMEOUT(tcp_modern, connect_error_map, 120)
 }
 
 TEST_HARNESS_MAIN
+
+/* The first line written to the module after needle in log[0..len). */
+static const char *next_command_after(const char *log, const char *needle)
+{
+	const char *p = strstr(log, needle);
+
+	return p ? strstr(p, "\n> ") : NULL;
+}
+
+/*
+ * The kernel queues the next AT+QISEND and AT+QIRD behind the one on the
+ * wire, so that the line does not idle while its worker wakes; the queued
+ * one goes only if the one before succeeded. After SEND FAIL the next
+ * command is the acknowledgement query, not more data (those bytes would
+ * overtake the failed ones); a read that came back short ends the reads
+ * (no AT+QIRD to find the buffer empty); and the stream arrives whole and
+ * in order either way.
+ */
+TEST_F_TIMEOUT(tcp_modern, pipelined_commands, 120)
+{
+	char buf[100] = { 0 }, *log;
+	const char *next;
+	int lfd, port, fd, pa, id, len;
+	struct xfer *x;
+	size_t mark, n;
+
+	modem_up(_metadata, &self->e, NULL, true);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	fd = qconnected(_metadata, &self->e, port);
+	pa = peer_accept(_metadata, &self->e, lfd, NULL);
+
+	/* 100 bytes: one read, and no second one queued behind it goes. */
+	mark = log_size(&self->e);
+	ASSERT_EQ(100, send(pa, buf, sizeof(buf), 0));
+	ASSERT_EQ(100, recv_all(fd, buf, sizeof(buf)));
+	EXPECT_TRUE(log_has_since(&self->e, mark, "< +QIRD: 100\\r", 3000));
+	log = log_since(&self->e, mark, &n);
+	ASSERT_NE(NULL, log);
+	EXPECT_EQ(NULL, strstr(log, "+QIRD: 0\\r")) TH_LOG("wire: %s", log);
+	free(log);
+
+	/* 256 KiB echoed while the module says SEND FAIL twice. */
+	echo_up(_metadata, &self->e);
+	untrack_close(&self->e, fd);
+	fd = qconnected(_metadata, &self->e, self->e.echo.port);
+	mark = log_size(&self->e);
+	x = xfer_start(fd, 256 * KIB, 0x4747);
+	ASSERT_TRUE(log_has_since(&self->e, mark, "< SEND OK", 10000));
+	ctl(_metadata, &self->e, "send-fail 2");
+	echo_finish(_metadata, &self->e, x, 90000);
+	log = log_since(&self->e, mark, &n);
+	ASSERT_NE(NULL, log);
+	next = next_command_after(log, "< SEND FAIL");
+	ASSERT_NE(NULL, next) TH_LOG("no SEND FAIL on the wire");
+	ASSERT_EQ(2, sscanf(next, "\n> AT+QISEND=%d,%d", &id, &len)) TH_LOG("%.80s", next);
+	EXPECT_EQ(0, len) TH_LOG("after SEND FAIL: %.80s", next);
+	free(log);
+}
