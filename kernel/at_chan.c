@@ -101,8 +101,6 @@ static void qt_cmd_release(struct kref *kref)
 {
 	struct qt_cmd *cmd = container_of(kref, struct qt_cmd, kref);
 
-	if (cmd->after)
-		qt_cmd_put(cmd->after);	/* it never reached the wire */
 	kfree(cmd->payload);
 	kfree(cmd);
 }
@@ -122,7 +120,6 @@ static void qt_cmd_finish(struct qt_chan *chan, struct qt_cmd *cmd, int status)
 {
 	lockdep_assert_held(&chan->lock);
 	cmd->status = status;
-	cmd->ended = true;
 	list_add_tail(&cmd->node, &chan->done);
 }
 
@@ -215,26 +212,11 @@ static void qt_chan_start_next(struct qt_modem *modem)
 	struct qt_cmd *cmd;
 
 	lockdep_assert_held(&chan->lock);
-again:
 	if (chan->inflight || chan->dead || chan->raw || list_empty(&chan->queue))
 		return;
 
 	cmd = list_first_entry(&chan->queue, struct qt_cmd, node);
 	list_del_init(&cmd->node);
-	if (cmd->after) {
-		/*
-		 * Queued behind a command whose outcome decides whether this
-		 * one may go: that command has ended (the queue is in order).
-		 */
-		bool go = cmd->after->ended && cmd->after_ok(cmd->after);
-
-		qt_cmd_put(cmd->after);
-		cmd->after = NULL;
-		if (!go) {
-			qt_cmd_finish(chan, cmd, -ECANCELED);
-			goto again;
-		}
-	}
 	chan->inflight = cmd;
 	chan->prompt_wait = cmd->payload_len > 0;
 	chan->deadline = jiffies + cmd->timeout;
@@ -274,37 +256,10 @@ int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd)
 }
 
 /*
- * Make @cmd go on the wire only if @prev, queued before it, ended so that
- * @ok(prev) says yes; otherwise @cmd completes with -ECANCELED, unsent.
- * This lets a caller queue its next command while one is on the wire (the
- * next AT+QISEND right after SEND OK) without losing order when the first
- * fails. Before submitting @cmd; any context.
- */
-void qt_cmd_set_after(struct qt_cmd *cmd, struct qt_cmd *prev,
-		      bool (*ok)(const struct qt_cmd *prev))
-{
-	kref_get(&prev->kref);
-	cmd->after = prev;
-	cmd->after_ok = ok;
-}
-
-/*
- * Wait for a submitted command. Process context; sleeps. The wait is
+ * Submit and wait for the result. Process context; sleeps. The wait is
  * bounded by the command's timeout (the channel completes it then) and by
  * detach (which completes everything). Returns the command's status.
  */
-int qt_chan_wait(struct qt_cmd *cmd)
-{
-	/*
-	 * AT+QIACT may take 150 s: wake now and then so that a worker
-	 * waiting this long is not reported as a hung task.
-	 */
-	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
-		;
-	return cmd->status;
-}
-
-/* Submit and wait for the result (qt_chan_wait()). Process context. */
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 {
 	int err = qt_chan_submit(modem, cmd);
@@ -313,7 +268,13 @@ int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 		cmd->status = err;
 		return err;
 	}
-	return qt_chan_wait(cmd);
+	/*
+	 * AT+QIACT may take 150 s: wake now and then so that a worker
+	 * waiting this long is not reported as a hung task.
+	 */
+	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
+		;
+	return cmd->status;
 }
 
 /*

@@ -1856,15 +1856,13 @@ static const char *next_command_after(const char *log, const char *needle)
 }
 
 /*
- * The kernel queues the next AT+QISEND and AT+QIRD behind the one on the
- * wire, so that the line does not idle while its worker wakes; the queued
- * one goes only if the one before succeeded. After SEND FAIL the next
- * command is the acknowledgement query, not more data (those bytes would
- * overtake the failed ones); a read that came back short ends the reads
- * (no AT+QIRD to find the buffer empty); and the stream arrives whole and
- * in order either way.
+ * What the hot path puts on the wire. A read that came back short emptied
+ * the module's buffer: it ends the reads (no AT+QIRD to find the buffer
+ * empty, the next data brings a URC). After SEND FAIL the next command is
+ * the acknowledgement query, not more data (bytes sent then would overtake
+ * the failed ones), and the stream still arrives whole and in order.
  */
-TEST_F_TIMEOUT(tcp_modern, pipelined_commands, 120)
+TEST_F_TIMEOUT(tcp_modern, hot_path_wire, 120)
 {
 	char buf[100] = { 0 }, *log;
 	const char *next;
