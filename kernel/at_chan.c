@@ -101,6 +101,8 @@ static void qt_cmd_release(struct kref *kref)
 {
 	struct qt_cmd *cmd = container_of(kref, struct qt_cmd, kref);
 
+	if (cmd->after)
+		qt_cmd_put(cmd->after);	/* it never reached the wire */
 	kfree(cmd->payload);
 	kfree(cmd);
 }
@@ -120,12 +122,17 @@ static void qt_cmd_finish(struct qt_chan *chan, struct qt_cmd *cmd, int status)
 {
 	lockdep_assert_held(&chan->lock);
 	cmd->status = status;
+	cmd->ended = true;
 	list_add_tail(&cmd->node, &chan->done);
 }
 
 /*
  * Drop chan->lock, then wake the waiters of the commands finished under
- * it, run their callbacks and drop the channel's references.
+ * it, run their callbacks and drop the channel's references. Every unlock
+ * in this file comes here, not only the obvious ones: starting the next
+ * command may finish it at once (qt_chan_start_next() cancels a gated
+ * command whose predecessor failed, also when called by the submitter),
+ * and a command left on chan->done would keep its waiter asleep.
  */
 static void qt_chan_unlock(struct qt_chan *chan)
 {
@@ -212,11 +219,26 @@ static void qt_chan_start_next(struct qt_modem *modem)
 	struct qt_cmd *cmd;
 
 	lockdep_assert_held(&chan->lock);
+again:
 	if (chan->inflight || chan->dead || chan->raw || list_empty(&chan->queue))
 		return;
 
 	cmd = list_first_entry(&chan->queue, struct qt_cmd, node);
 	list_del_init(&cmd->node);
+	if (cmd->after) {
+		/*
+		 * Queued behind a command whose outcome decides whether this
+		 * one may go: that command has ended (the queue is in order).
+		 */
+		bool go = cmd->after->ended && cmd->after_ok(cmd->after);
+
+		qt_cmd_put(cmd->after);
+		cmd->after = NULL;
+		if (!go) {
+			qt_cmd_finish(chan, cmd, -ECANCELED);
+			goto again;
+		}
+	}
 	chan->inflight = cmd;
 	chan->prompt_wait = cmd->payload_len > 0;
 	chan->deadline = jiffies + cmd->timeout;
@@ -245,21 +267,48 @@ int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd)
 	if (chan->dead || chan->raw) {
 		/* Transparent: the line carries a connection's bytes. */
 		err = chan->dead ? -ENODEV : -EBUSY;
-		mutex_unlock(&chan->lock);
+		qt_chan_unlock(chan);
 		return err;
 	}
 	kref_get(&cmd->kref);
 	list_add_tail(&cmd->node, &chan->queue);
 	qt_chan_start_next(modem);
-	mutex_unlock(&chan->lock);
+	qt_chan_unlock(chan);
 	return 0;
 }
 
 /*
- * Submit and wait for the result. Process context; sleeps. The wait is
+ * Make @cmd go on the wire only if @prev, queued before it, ended so that
+ * @ok(prev) says yes; otherwise @cmd completes with -ECANCELED, unsent.
+ * This lets a caller queue its next command while one is on the wire (the
+ * next AT+QISEND right after SEND OK) without losing order when the first
+ * fails. Before submitting @cmd; any context.
+ */
+void qt_cmd_set_after(struct qt_cmd *cmd, struct qt_cmd *prev,
+		      bool (*ok)(const struct qt_cmd *prev))
+{
+	kref_get(&prev->kref);
+	cmd->after = prev;
+	cmd->after_ok = ok;
+}
+
+/*
+ * Wait for a submitted command. Process context; sleeps. The wait is
  * bounded by the command's timeout (the channel completes it then) and by
  * detach (which completes everything). Returns the command's status.
  */
+int qt_chan_wait(struct qt_cmd *cmd)
+{
+	/*
+	 * AT+QIACT may take 150 s: wake now and then so that a worker
+	 * waiting this long is not reported as a hung task.
+	 */
+	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
+		;
+	return cmd->status;
+}
+
+/* Submit and wait for the result (qt_chan_wait()). Process context. */
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 {
 	int err = qt_chan_submit(modem, cmd);
@@ -268,13 +317,7 @@ int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd)
 		cmd->status = err;
 		return err;
 	}
-	/*
-	 * AT+QIACT may take 150 s: wake now and then so that a worker
-	 * waiting this long is not reported as a hung task.
-	 */
-	while (!wait_for_completion_timeout(&cmd->completion, 30 * HZ))
-		;
-	return cmd->status;
+	return qt_chan_wait(cmd);
 }
 
 /*
@@ -478,7 +521,7 @@ bool qt_chan_out_drained(struct qt_modem *modem, unsigned int settle_ms)
 		}
 		drained = time_after_eq(now, chan->room_changed + msecs_to_jiffies(settle_ms));
 	}
-	mutex_unlock(&chan->lock);
+	qt_chan_unlock(chan);
 	return drained;
 }
 
@@ -509,7 +552,7 @@ unsigned int qt_chan_raw_room(struct qt_modem *modem)
 
 	mutex_lock(&chan->lock);
 	room = QT_OUT_MAX - (chan->out_len - chan->out_off);
-	mutex_unlock(&chan->lock);
+	qt_chan_unlock(chan);
 	return room;
 }
 
@@ -535,7 +578,7 @@ int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len)
 		chan->out_len += n;
 		queue_work(qt_wq, &chan->tx_work);
 	}
-	mutex_unlock(&chan->lock);
+	qt_chan_unlock(chan);
 	return n;
 }
 
@@ -774,7 +817,7 @@ void qt_chan_tx_work(struct work_struct *work)
 	mutex_lock(&chan->lock);
 	n = qt_chan_out_flush(modem);
 	raw = chan->raw;
-	mutex_unlock(&chan->lock);
+	qt_chan_unlock(chan);
 
 	/* The escape's guard time counts from here; room for more. */
 	if (n > 0 && raw)
@@ -815,7 +858,7 @@ void qt_chan_set_push(struct qt_modem *modem, int id, bool on)
 {
 	mutex_lock(&modem->chan.lock);
 	qt_chan_set_push_locked(modem, id, on);
-	mutex_unlock(&modem->chan.lock);
+	qt_chan_unlock(&modem->chan);
 }
 
 /*

@@ -599,21 +599,29 @@ static int qt_read_result(struct qt_cmd *cmd, struct sk_buff *skb, bool service)
 	return n;
 }
 
-/*
- * Read once from the modem into the socket: up to 1500 bytes of a stream,
- * or one whole datagram. Worker.
- */
-static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
+/* Did AT+QIRD fill its whole length? For qt_cmd_set_after(); chan->lock held. */
+static bool qt_read_went_full(const struct qt_cmd *prev)
 {
-	struct sock *sk = &qs->sk;
-	enum qt_service svc = READ_ONCE(qs->service);
+	const struct sk_buff *skb = prev->priv;
+
+	return !prev->status && prev->final == QT_FINAL_OK && skb->len == QT_READ_MAX;
+}
+
+/*
+ * Submit one read: up to 1500 bytes of a stream, or one whole datagram,
+ * into a new skb (cmd->priv), going only if @after (if any) filled its
+ * length. Worker. Returns the command, or an ERR_PTR.
+ */
+static struct qt_cmd *qt_read_submit(struct qt_modem *modem, int id,
+				     enum qt_service svc, struct qt_cmd *after)
+{
 	struct sk_buff *skb;
 	struct qt_cmd *cmd;
-	int err, n = -1;
+	int err;
 
 	skb = alloc_skb(QT_READ_MAX, GFP_KERNEL);
 	if (!skb)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	if (qt_legacy(modem))
 		cmd = qt_legacy_read_cmd(id);
 	else if (qt_service_is_dgram(svc))
@@ -622,24 +630,44 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 		cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QIRD=%d,%d", id, QT_READ_MAX);
 	if (!cmd) {
 		kfree_skb(skb);
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	}
 	cmd->priv = skb;
 	cmd->on_payload = qt_sink_payload;
-	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final == QT_FINAL_OK && qt_legacy(modem))
-		n = qt_legacy_read_len(cmd, skb->len);
-	else if (!err && cmd->final == QT_FINAL_OK)
-		n = qt_read_result(cmd, skb, svc == QT_SVC_UDP_SERVICE);
-	qt_cmd_put(cmd);
+	if (after)
+		qt_cmd_set_after(cmd, after, qt_read_went_full);
+	err = qt_chan_submit(modem, cmd);
 	if (err) {
+		qt_cmd_put(cmd);
 		kfree_skb(skb);
-		return err;
+		return ERR_PTR(err);
 	}
+	return cmd;
+}
+
+/*
+ * Deliver what the read @cmd (done) got to the socket; its skb is
+ * consumed. Worker. Returns 0, or -errno of the command, -EIO if the
+ * module refused (the connection is gone on its side).
+ */
+static int qt_read_apply(struct qt_modem *modem, struct qt_sock *qs,
+			 enum qt_service svc, struct qt_cmd *cmd)
+{
+	struct sk_buff *skb = cmd->priv;
+	struct sock *sk = &qs->sk;
+	int n = -1;
+
+	if (cmd->status) {
+		kfree_skb(skb);
+		return cmd->status;
+	}
+	if (cmd->final == QT_FINAL_OK && qt_legacy(modem))
+		n = qt_legacy_read_len(cmd, skb->len);
+	else if (cmd->final == QT_FINAL_OK)
+		n = qt_read_result(cmd, skb, svc == QT_SVC_UDP_SERVICE);
 
 	lock_sock(sk);
 	if (n < 0) {
-		/* ERROR: the connection is gone on the module's side. */
 		release_sock(sk);
 		kfree_skb(skb);
 		return -EIO;
@@ -668,15 +696,65 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 }
 
 /*
+ * One read turn. A modern stream whose reads come back full keeps the
+ * next AT+QIRD queued behind the one on the wire (it goes only if that
+ * one filled its 1500 bytes, so an emptied buffer costs no extra read),
+ * up to QT_READ_BURST reads and as far as the receive buffer has room.
+ * Worker.
+ */
+static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	enum qt_service svc = READ_ONCE(qs->service);
+	unsigned int burst = QT_READ_BURST, room;
+	struct qt_cmd *cmd, *next;
+	bool full;
+	int err;
+
+	if (qt_legacy(modem) || qt_service_is_dgram(svc))
+		burst = 1;
+	/* The caller saw room for one read; how many more fit? */
+	room = READ_ONCE(qs->sk.sk_rcvbuf);
+	room = room > READ_ONCE(qs->rx_queued) ? room - READ_ONCE(qs->rx_queued) : 0;
+	burst = clamp(room / QT_READ_MAX, 1U, burst);
+
+	cmd = qt_read_submit(modem, id, svc, NULL);
+	while (!IS_ERR(cmd)) {
+		next = NULL;
+		if (--burst)
+			next = qt_read_submit(modem, id, svc, cmd);
+		qt_chan_wait(cmd);
+		full = qt_read_went_full(cmd);
+		err = qt_read_apply(modem, qs, svc, cmd);
+		qt_cmd_put(cmd);
+		if (IS_ERR_OR_NULL(next))
+			return err;
+		if (!full || err) {
+			/*
+			 * Cancelled, unsent: the one before it was not full.
+			 * (Or that one's answer made no sense: the connection
+			 * is treated as closing, and these bytes go with it.)
+			 */
+			qt_chan_wait(next);
+			kfree_skb(next->priv);
+			qt_cmd_put(next);
+			return err;
+		}
+		cmd = next;
+	}
+	return PTR_ERR(cmd);
+}
+
+/*
  * Take the next chunk of the send queue into @buf: up to @max bytes of a
- * stream, or the head datagram. Socket lock held. Returns its length and,
+ * stream after its first @skip (already handed to a queued command), or
+ * the head datagram (@skip 0). Socket lock held. Returns its length and,
  * for a UDP service, writes the destination's ",\"<ip>\",<port>" to @dest.
  */
-unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, unsigned int max,
-			char *dest, size_t dest_len)
+unsigned int qt_tx_peek(struct qt_sock *qs, unsigned int skip, u8 *buf,
+			unsigned int max, char *dest, size_t dest_len)
 {
 	struct sock *sk = &qs->sk;
-	struct sk_buff *skb, *tmp;
+	struct sk_buff *skb;
 	unsigned int n, off = 0;
 
 	dest[0] = '\0';
@@ -695,11 +773,19 @@ unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, unsigned int max,
 		return skb->len;
 	}
 
-	n = min(qs->tx_queued, max);
-	skb_queue_walk_safe(&sk->sk_write_queue, skb, tmp) {
-		unsigned int chunk = min(skb->len, n - off);
+	if (skip >= qs->tx_queued)
+		return 0;
+	n = min(qs->tx_queued - skip, max);
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		unsigned int chunk;
 
-		memcpy(buf + off, skb->data, chunk);
+		if (skip >= skb->len) {
+			skip -= skb->len;
+			continue;
+		}
+		chunk = min(skb->len - skip, n - off);
+		memcpy(buf + off, skb->data + skip, chunk);
+		skip = 0;
 		off += chunk;
 		if (off == n)
 			break;
@@ -729,14 +815,102 @@ void qt_tx_consume(struct qt_sock *qs, unsigned int n)
 	sk->sk_write_space(sk);
 }
 
-static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
+/* Did AT+QISEND take its bytes? For qt_cmd_set_after(); chan->lock held. */
+static bool qt_send_went_ok(const struct qt_cmd *prev)
 {
-	struct sock *sk = &qs->sk;
-	unsigned int n, room = QT_SEND_MAX;
-	u32 acked, unacked;
+	return !prev->status && prev->final == QT_FINAL_SEND_OK;
+}
+
+/*
+ * Submit AT+QISEND for the queued bytes after the first @skip, at most
+ * @room of them, going only if @after (if any) succeeds. Worker. Returns
+ * the command (the caller waits and puts it) with its length in @len, or
+ * NULL with @len 0 when there is nothing to send, or an ERR_PTR.
+ */
+static struct qt_cmd *qt_send_submit(struct qt_modem *modem, struct qt_sock *qs,
+				     int id, unsigned int skip, unsigned int room,
+				     struct qt_cmd *after, unsigned int *len)
+{
 	struct qt_cmd *cmd;
 	char dest[64];
+	unsigned int n;
 	u8 *buf;
+	int err;
+
+	*len = 0;
+	buf = kmalloc(QT_SEND_MAX, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	lock_sock(&qs->sk);
+	n = qt_tx_peek(qs, skip, buf, room, dest, sizeof(dest));
+	release_sock(&qs->sk);
+	if (!n) {
+		kfree(buf);
+		return NULL;
+	}
+	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,%u%s", id, n, dest);
+	if (!cmd) {
+		kfree(buf);
+		return ERR_PTR(-ENOMEM);
+	}
+	cmd->payload = buf;
+	cmd->payload_len = n;
+	if (after)
+		qt_cmd_set_after(cmd, after, qt_send_went_ok);
+	err = qt_chan_submit(modem, cmd);
+	if (err) {
+		qt_cmd_put(cmd);
+		return ERR_PTR(err);
+	}
+	*len = n;
+	return cmd;
+}
+
+/* Apply the outcome of AT+QISEND of @n bytes (done). Worker. */
+static int qt_send_result(struct qt_modem *modem, struct qt_sock *qs, int id,
+			  struct qt_cmd *cmd, unsigned int n)
+{
+	struct sock *sk = &qs->sk;
+	u32 acked, unacked;
+
+	if (cmd->status)
+		return cmd->status;
+	if (cmd->final == QT_FINAL_SEND_OK) {
+		lock_sock(sk);
+		qt_tx_consume(qs, n);
+		qt_legacy_sent(qs, n);
+		release_sock(sk);
+		return 0;
+	}
+	if (cmd->final != QT_FINAL_SEND_FAIL)
+		return qt_conn_last_error(modem);
+	/* The module's buffer is full: retry later, backing off. */
+	if (qt_conn_query_acks(modem, id, &acked, &unacked))
+		unacked = 0;
+	lock_sock(sk);
+	qs->fail_unacked = unacked;
+	qs->sendfail_ms = clamp(qs->sendfail_ms * 2, QT_SENDFAIL_MIN_MS,
+				QT_SENDFAIL_MAX_MS);
+	qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
+	release_sock(sk);
+	return 0;
+}
+
+/*
+ * One send turn: up to QT_SEND_BURST chunks of a modern stream, the next
+ * AT+QISEND always queued in the channel behind the one on the wire, so
+ * that SEND OK is followed by it at once rather than after this worker
+ * has woken up (the line would idle meanwhile). It goes only if the one
+ * before succeeded, so a failure loses no order. One chunk for datagrams
+ * (each its own command anyway), for the legacy set (whose unacknowledged
+ * bytes are counted per command) and after a SEND FAIL. Worker.
+ */
+static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
+{
+	unsigned int n, next_n, room = QT_SEND_MAX, burst = QT_SEND_BURST;
+	struct qt_cmd *cmd, *next;
+	u32 acked, unacked;
+	bool sent;
 	int err;
 
 	/* Legacy: the unacknowledged bytes stay under the note's 3000. */
@@ -753,52 +927,37 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 	 */
 	if (qs->sendfail_ms && !qt_conn_query_acks(modem, id, &acked, &unacked) &&
 	    unacked && unacked >= qs->fail_unacked) {
-		lock_sock(sk);
+		lock_sock(&qs->sk);
 		qs->sendfail_ms = min(qs->sendfail_ms * 2, QT_SENDFAIL_MAX_MS);
 		qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
-		release_sock(sk);
+		release_sock(&qs->sk);
 		return 0;
 	}
+	if (qt_legacy(modem) || qt_service_is_dgram(READ_ONCE(qs->service)) ||
+	    qs->sendfail_ms)
+		burst = 1;
 
-	buf = kmalloc(QT_SEND_MAX, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	lock_sock(sk);
-	n = qt_tx_peek(qs, buf, room, dest, sizeof(dest));
-	release_sock(sk);
-	if (!n) {
-		kfree(buf);
-		return 0;
+	cmd = qt_send_submit(modem, qs, id, 0, room, NULL, &n);
+	while (!IS_ERR_OR_NULL(cmd)) {
+		next = NULL;
+		if (--burst)
+			next = qt_send_submit(modem, qs, id, n, room, cmd, &next_n);
+		qt_chan_wait(cmd);
+		sent = qt_send_went_ok(cmd);
+		err = qt_send_result(modem, qs, id, cmd, n);
+		qt_cmd_put(cmd);
+		if (IS_ERR_OR_NULL(next))
+			return err;
+		if (!sent) {
+			/* Cancelled, unsent: the one before it failed. */
+			qt_chan_wait(next);
+			qt_cmd_put(next);
+			return err;
+		}
+		cmd = next;
+		n = next_n;
 	}
-	cmd = qt_cmd_alloc(GFP_KERNEL, "AT+QISEND=%d,%u%s", id, n, dest);
-	if (!cmd) {
-		kfree(buf);
-		return -ENOMEM;
-	}
-	cmd->payload = buf;
-	cmd->payload_len = n;
-
-	err = qt_chan_exec(modem, cmd);
-	if (!err && cmd->final == QT_FINAL_SEND_OK) {
-		lock_sock(sk);
-		qt_tx_consume(qs, n);
-		qt_legacy_sent(qs, n);
-		release_sock(sk);
-	} else if (!err && cmd->final == QT_FINAL_SEND_FAIL) {
-		/* The module's buffer is full: retry later, backing off. */
-		if (qt_conn_query_acks(modem, id, &acked, &unacked))
-			unacked = 0;
-		lock_sock(sk);
-		qs->fail_unacked = unacked;
-		qs->sendfail_ms = clamp(qs->sendfail_ms * 2, QT_SENDFAIL_MIN_MS,
-					QT_SENDFAIL_MAX_MS);
-		qs->next_send = jiffies + msecs_to_jiffies(qs->sendfail_ms);
-		release_sock(sk);
-	} else if (!err) {
-		err = qt_conn_last_error(modem);
-	}
-	qt_cmd_put(cmd);
-	return err;
+	return PTR_ERR_OR_ZERO(cmd);
 }
 
 /*

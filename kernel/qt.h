@@ -138,6 +138,10 @@ struct qt_cmd {
 	/* optional: called once done, process context, no lock held */
 	qt_cmd_done_t		on_done;
 	void			*priv;
+	/* optional: go only if @after ended well (qt_cmd_set_after()) */
+	struct qt_cmd		*after;
+	bool			(*after_ok)(const struct qt_cmd *prev);
+	bool			ended;		/* finished by the channel */
 };
 
 struct qt_chan {
@@ -180,8 +184,10 @@ enum qt_tmo {
 
 #define QT_MAX_CONNS		12	/* connectIDs 0..11 */
 #define QT_READ_MAX		1500	/* AT+QIRD length */
+#define QT_READ_BURST		4	/* AT+QIRD per read turn (qt_conn_read) */
 #define QT_SWITCH_DRAIN_READS	8	/* reads before a mode switch goes anyway */
 #define QT_SEND_MAX		1460	/* AT+QISEND length; largest datagram */
+#define QT_SEND_BURST		4	/* AT+QISEND per send turn (qt_conn_send) */
 #define QT_MAX_CTX		16	/* PDP contexts 1..16 */
 
 /*
@@ -493,6 +499,9 @@ struct qt_cmd *qt_cmd_alloc(gfp_t gfp, const char *fmt, ...) __printf(2, 3);
 void qt_cmd_put(struct qt_cmd *cmd);
 int qt_chan_submit(struct qt_modem *modem, struct qt_cmd *cmd);
 int qt_chan_exec(struct qt_modem *modem, struct qt_cmd *cmd);
+int qt_chan_wait(struct qt_cmd *cmd);
+void qt_cmd_set_after(struct qt_cmd *cmd, struct qt_cmd *prev,
+		      bool (*ok)(const struct qt_cmd *prev));
 int qt_chan_exec_wait(struct qt_modem *modem, struct qt_cmd *cmd, long timeout);
 void qt_chan_set_push(struct qt_modem *modem, int id, bool on);
 int qt_chan_raw_write(struct qt_modem *modem, const u8 *buf, size_t len);
@@ -543,8 +552,8 @@ int qt_errno_of_module_error(int code);
 int qt_conn_last_error(struct qt_modem *modem);
 int qt_conn_query_acks(struct qt_modem *modem, int id, u32 *acked, u32 *unacked);
 struct sk_buff *qt_conn_push_alloc(const struct at_token *tok);
-unsigned int qt_tx_peek(struct qt_sock *qs, u8 *buf, unsigned int max,
-			char *dest, size_t dest_len);
+unsigned int qt_tx_peek(struct qt_sock *qs, unsigned int skip, u8 *buf,
+			unsigned int max, char *dest, size_t dest_len);
 void qt_tx_consume(struct qt_sock *qs, unsigned int n);
 void qt_conn_set_mode(struct qt_sock *qs, int id, int mode, int err);
 void qt_conn_push_end(struct qt_modem *modem, int id, unsigned int len,

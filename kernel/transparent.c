@@ -334,7 +334,7 @@ void qt_raw_tx(struct qt_modem *modem, struct qt_sock *qs)
 	int w;
 
 	lock_sock(&qs->sk);
-	n = qt_tx_peek(qs, raw->txbuf, room, dest, sizeof(dest));
+	n = qt_tx_peek(qs, 0, raw->txbuf, room, dest, sizeof(dest));
 	release_sock(&qs->sk);
 	if (!n)
 		return;

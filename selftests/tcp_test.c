@@ -1845,6 +1845,72 @@ TEST_F_TIMEOUT(tcp_modern, connect_error_map, 120)
 	expect_context_recycled(_metadata, &self->e);
 }
 
+/* One socket of tcp_modern.cancelled_ahead: trades messages with the echo server. */
+struct pingpong {
+	int fd, idx, rounds, done;
+	size_t bad_len;
+	pthread_t th;
+};
+
+static void *pingpong_main(void *arg)
+{
+	static const size_t sizes[] = { 1, 100, 1459, 1460, 1461, 1500, 1501, 2920, 3000, 4500 };
+	struct pingpong *p = arg;
+	uint64_t off = 0;
+	int r;
+
+	for (r = 0; r < p->rounds; r++) {
+		size_t len = sizes[(r * 7 + p->idx) % ARRAY_SIZE(sizes)];
+
+		if (send_pattern(p->fd, 0x5100 + p->idx, off, len, 0) != (ssize_t)len ||
+		    recv_pattern(p->fd, 0x5100 + p->idx, off, len)) {
+			p->bad_len = len;
+			break;
+		}
+		off += len;
+		p->done++;
+	}
+	return NULL;
+}
+
+/*
+ * Twelve sockets trade messages of changing sizes with the echo server at
+ * once, while the module says SEND FAIL now and then. Reads come back
+ * short all the time and sends fail, so the AT+QIRD/AT+QISEND queued
+ * behind one on the wire is cancelled often, now and then already when it
+ * is submitted (the one before it has answered meanwhile). Every exchange
+ * completes: a cancelled command that nobody completed once stopped the
+ * one engine, and every socket with it (each receive gives up after 20 s).
+ */
+TEST_F_TIMEOUT(tcp_modern, cancelled_ahead, 300)
+{
+	struct pingpong p[NCONN];
+	struct timeval tv = { .tv_sec = 20 };
+	int i, running, fails = 0;
+
+	modem_up(_metadata, &self->e, NULL, true);
+	echo_up(_metadata, &self->e);
+	for (i = 0; i < NCONN; i++) {
+		p[i] = (struct pingpong){ .idx = i, .rounds = 150 };
+		p[i].fd = qconnected(_metadata, &self->e, self->e.echo.port);
+		ASSERT_EQ(0, setsockopt(p[i].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+		ASSERT_EQ(0, pthread_create(&p[i].th, NULL, pingpong_main, &p[i]));
+	}
+	do {
+		usleep(150 * 1000);
+		if (fails++ % 3 == 0)
+			ctl(_metadata, &self->e, "send-fail 1");
+		running = 0;
+		for (i = 0; i < NCONN; i++)
+			running += !p[i].bad_len && p[i].done < p[i].rounds;
+	} while (running);
+	for (i = 0; i < NCONN; i++) {
+		pthread_join(p[i].th, NULL);
+		EXPECT_EQ(p[i].rounds, p[i].done)
+			TH_LOG("socket %d stopped in round %d (%zu bytes)", i, p[i].done, p[i].bad_len);
+	}
+}
+
 TEST_HARNESS_MAIN
 
 /* The first line written to the module after needle in log[0..len). */
@@ -1856,13 +1922,15 @@ static const char *next_command_after(const char *log, const char *needle)
 }
 
 /*
- * What the hot path puts on the wire. A read that came back short emptied
- * the module's buffer: it ends the reads (no AT+QIRD to find the buffer
- * empty, the next data brings a URC). After SEND FAIL the next command is
- * the acknowledgement query, not more data (bytes sent then would overtake
- * the failed ones), and the stream still arrives whole and in order.
+ * The kernel queues the next AT+QISEND and AT+QIRD behind the one on the
+ * wire, so that the line does not idle while its worker wakes; the queued
+ * one goes only if the one before succeeded. After SEND FAIL the next
+ * command is the acknowledgement query, not more data (those bytes would
+ * overtake the failed ones); a read that came back short ends the reads
+ * (no AT+QIRD to find the buffer empty); and the stream arrives whole and
+ * in order either way.
  */
-TEST_F_TIMEOUT(tcp_modern, hot_path_wire, 120)
+TEST_F_TIMEOUT(tcp_modern, pipelined_commands, 120)
 {
 	char buf[100] = { 0 }, *log;
 	const char *next;
