@@ -599,6 +599,18 @@ static int qt_read_result(struct qt_cmd *cmd, struct sk_buff *skb, bool service)
 	return n;
 }
 
+/*
+ * May a turn queue several commands? Only while no other connection had a
+ * turn in this pass of the engine or the last one: a burst holds the line
+ * for up to four chunks (half a second at 115200), and with several busy
+ * connections one chunk each per pass keeps them fair; the line idles
+ * between turns only as long as the worker takes to wake. Worker.
+ */
+static bool qt_conn_may_burst(const struct qt_modem *modem)
+{
+	return max(modem->data_turns_last, modem->data_turns) <= 1;
+}
+
 /* Did AT+QIRD fill its whole length? For qt_cmd_set_after(); chan->lock held. */
 static bool qt_read_went_full(const struct qt_cmd *prev)
 {
@@ -699,8 +711,8 @@ static int qt_read_apply(struct qt_modem *modem, struct qt_sock *qs,
  * One read turn. A modern stream whose reads come back full keeps the
  * next AT+QIRD queued behind the one on the wire (it goes only if that
  * one filled its 1500 bytes, so an emptied buffer costs no extra read),
- * up to QT_READ_BURST reads and as far as the receive buffer has room.
- * Worker.
+ * up to QT_READ_BURST reads, as far as the receive buffer has room and
+ * while no other connection competes (qt_conn_may_burst()). Worker.
  */
 static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
@@ -710,7 +722,7 @@ static int qt_conn_read(struct qt_modem *modem, struct qt_sock *qs, int id)
 	bool full;
 	int err;
 
-	if (qt_legacy(modem) || qt_service_is_dgram(svc))
+	if (qt_legacy(modem) || qt_service_is_dgram(svc) || !qt_conn_may_burst(modem))
 		burst = 1;
 	/* The caller saw room for one read; how many more fit? */
 	room = READ_ONCE(qs->sk.sk_rcvbuf);
@@ -903,7 +915,8 @@ static int qt_send_result(struct qt_modem *modem, struct qt_sock *qs, int id,
  * has woken up (the line would idle meanwhile). It goes only if the one
  * before succeeded, so a failure loses no order. One chunk for datagrams
  * (each its own command anyway), for the legacy set (whose unacknowledged
- * bytes are counted per command) and after a SEND FAIL. Worker.
+ * bytes are counted per command), after a SEND FAIL, and while other
+ * connections compete (qt_conn_may_burst()). Worker.
  */
 static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 {
@@ -934,7 +947,7 @@ static int qt_conn_send(struct qt_modem *modem, struct qt_sock *qs, int id)
 		return 0;
 	}
 	if (qt_legacy(modem) || qt_service_is_dgram(READ_ONCE(qs->service)) ||
-	    qs->sendfail_ms)
+	    qs->sendfail_ms || !qt_conn_may_burst(modem))
 		burst = 1;
 
 	cmd = qt_send_submit(modem, qs, id, 0, room, NULL, &n);
@@ -1327,8 +1340,10 @@ static bool qt_conn_service_slot(struct qt_modem *modem, int id, struct qt_sock 
 	/* Another connection owns the line: no command until it leaves. */
 	if (qt_raw_busy(modem, id))
 		op = QT_OP_NONE;
-	if (op == QT_OP_READ || op == QT_OP_SEND)
+	if (op == QT_OP_READ || op == QT_OP_SEND) {
 		qs->read_last = op == QT_OP_READ;
+		modem->data_turns++;
+	}
 	if (op == QT_OP_READ && qs->mode_wanted != qs->mode && qs->switch_reads < U8_MAX)
 		qs->switch_reads++;
 	release_sock(sk);
@@ -1475,6 +1490,8 @@ static void qt_conn_work(struct work_struct *work)
 	do {
 		next = jiffies + 3600 * HZ;
 		progress = false;
+		modem->data_turns_last = modem->data_turns;
+		modem->data_turns = 0;
 		for (id = 0; id < QT_MAX_CONNS; id++) {
 			if (READ_ONCE(modem->data_dead))
 				return;

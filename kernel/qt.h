@@ -476,6 +476,8 @@ struct qt_modem {
 	struct qt_raw		raw;
 	struct delayed_work	data_work;	/* the connection engine */
 	bool			data_dead;	/* detached: the engine stops */
+	/* engine only: read/send turns in this pass and the last one */
+	unsigned int		data_turns, data_turns_last;
 };
 
 /* main.c: module parameters and the module's workqueue. */

@@ -1911,6 +1911,65 @@ TEST_F_TIMEOUT(tcp_modern, cancelled_ahead, 300)
 	}
 }
 
+/*
+ * Two connections download 16 KiB each at once, each command taking the
+ * module 20 ms. The engine serves them in turn, one AT+QIRD each per pass:
+ * it queues several reads of one connection only while the other has
+ * nothing to read (or in its first turn, when nobody competed yet), so
+ * neither waits behind a burst of the other's.
+ */
+TEST_F_TIMEOUT(tcp_modern, bursts_take_turns, 120)
+{
+	int lfd, port, fd[2], pa[2], i, k, len, id, ids[2] = { -1, -1 };
+	int seq[256], nseq = 0, last[2] = { -1, -1 }, runs[2] = { 0, 0 };
+	const char *p;
+	size_t mark, n;
+	char *log;
+
+	modem_up(_metadata, &self->e, NULL, true);
+	lfd = listener(_metadata, &self->e, &port, 0);
+	for (i = 0; i < 2; i++) {
+		fd[i] = qconnected(_metadata, &self->e, port);
+		pa[i] = peer_accept(_metadata, &self->e, lfd, NULL);
+	}
+	ctl(_metadata, &self->e, "delay 20");
+	mark = log_size(&self->e);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(16 * KIB, send_pattern(pa[i], 0x6100 + i, 0, 16 * KIB, 0));
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, recv_pattern(fd[i], 0x6100 + i, 0, 16 * KIB));
+	ctl(_metadata, &self->e, "delay 0");
+
+	/* The reads in wire order, as indexes 0/1 of the two connectIDs. */
+	log = log_since(&self->e, mark, &n);
+	ASSERT_NE(NULL, log);
+	for (p = log; (p = strstr(p, "\n> AT+QIRD=")) && nseq < (int)ARRAY_SIZE(seq); p++) {
+		if (sscanf(p, "\n> AT+QIRD=%d,%d", &id, &len) != 2)
+			continue;
+		if (ids[0] < 0 || ids[0] == id)
+			k = 0;
+		else
+			k = 1;
+		ASSERT_TRUE(ids[k] < 0 || ids[k] == id) TH_LOG("a third connectID %d", id);
+		ids[k] = id;
+		last[k] = nseq;
+		seq[nseq++] = k;
+	}
+	free(log);
+	ASSERT_LE(22, nseq) TH_LOG("%d reads for 32 KiB", nseq);
+	ASSERT_LE(0, last[1]);
+
+	/* A run of reads longer than one, while the other still had some to do. */
+	for (i = 0; i < nseq; i = k) {
+		for (k = i; k < nseq && seq[k] == seq[i]; k++)
+			;
+		if (runs[seq[i]]++ && k - i > 1)
+			EXPECT_LT(last[!seq[i]], i)
+				TH_LOG("%d reads in a row for connectID %d at read %d of %d, the other's last at %d",
+				       k - i, ids[seq[i]], i, nseq, last[!seq[i]]);
+	}
+}
+
 TEST_HARNESS_MAIN
 
 /* The first line written to the module after needle in log[0..len). */
