@@ -1505,8 +1505,10 @@ static const char *repeat(char c, size_t n)
  * Strings that try to smuggle AT commands or bytes onto the port through
  * an APN, a user, a password, a ping host or an AT line: each refused,
  * and nothing of them on the wire. Each carries QXINJ to be recognised.
+ * About 70 qtctl runs: 20 s on the stock kernel, 55-60 s on the debug one
+ * when it runs alone, and past 90 s late in a CI run of the whole suite.
  */
-TEST_F_TIMEOUT(ctl, injection, 90)
+TEST_F_TIMEOUT(ctl, injection, 300)
 {
 	static const char *const apns[] = {
 		"QXINJ\"", "QXINJ,x", "QXINJ\rAT+CFUN=0", "QXINJ\nAT+CFUN=0", "QXINJ\x1a",
