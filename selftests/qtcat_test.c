@@ -567,7 +567,7 @@ TEST_F_TIMEOUT(qtcat, listen_udp, 150)
 /* ---- the command line ---- */
 
 /* Bad command lines: status 2 and a hint, before any socket is made. */
-TEST_F(qtcat, usage_errors)
+TEST_F_TIMEOUT(qtcat, usage_errors, 120)
 {
 	static const char *const bad[][6] = {
 		{ NULL },				/* no operands */
